@@ -1,0 +1,186 @@
+import { z } from 'zod';
+
+// Every setting Airlock reads. Keys are snake_case so a TOML file, the
+// AIRLOCK_* environment names and this schema spell them the same way.
+// Fields marked secret are never echoed in error messages.
+
+const secret = (min = 16) => z.string().min(min).meta({ secret: true });
+const url = () => z.url({ protocol: /^https?$/ });
+const wsOrHttpUrl = () => z.url({ protocol: /^(wss?|https?)$/ });
+const positiveInt = () => z.number().int().positive();
+
+/** A signing key set: secrets by `kid`, one of them active. Older kids still verify. */
+const tokenPurpose = (issuer: string, audience: string, ttlSeconds: number) =>
+  z
+    .strictObject({
+      keys: z.record(z.string().regex(/^[a-z0-9-]{1,32}$/, 'a kid of [a-z0-9-]'), secret(32)),
+      active_kid: z.string().min(1),
+      issuer: z.string().min(1).default(issuer),
+      audience: z.string().min(1).default(audience),
+      ttl_seconds: positiveInt().default(ttlSeconds),
+    })
+    .refine((t) => t.active_kid in t.keys, {
+      message: 'active_kid must name one of the keys',
+      path: ['active_kid'],
+    });
+
+export const SandboxProvider = { docker: 'docker', e2b: 'e2b', modal: 'modal' } as const;
+export type SandboxProvider = (typeof SandboxProvider)[keyof typeof SandboxProvider];
+
+const services = z.strictObject({
+  /** Origin users and the dashboard reach the Worker at. */
+  public_url: url().default('http://127.0.0.1:8787'),
+  /** Public WebSocket base for sandbox tunnels (remote providers dial it). Defaults to public_url. */
+  tunnel_public_url: wsOrHttpUrl().optional(),
+});
+
+const database = z.strictObject({
+  /** Postgres connection string (Neon in production). */
+  url: z.url({ protocol: /^postgres(ql)?$/ }).meta({ secret: true }),
+  /** host:port/path of a Neon-protocol WebSocket proxy; set only for local Postgres. */
+  ws_proxy: z.string().min(1).optional(),
+  /** Whether the driver's WebSocket uses TLS. Off only behind a local proxy. */
+  secure_websocket: z.boolean().default(true),
+});
+
+const kv = z.strictObject({
+  /** Upstash Redis REST endpoint. */
+  rest_url: url(),
+  rest_token: secret(8),
+  /** Prefix for every key Airlock writes, so deployments can share a database. */
+  key_prefix: z
+    .string()
+    .regex(/^[a-z0-9:_-]+$/)
+    .default('airlock'),
+});
+
+const mail = z
+  .strictObject({
+    provider: z.enum(['console', 'http']).default('console'),
+    from: z.email().default('login@airlock.local'),
+    from_name: z.string().default('Airlock'),
+    /** Mail-API endpoint (Resend-compatible JSON: from, to, subject, text). */
+    http_endpoint: url().optional(),
+    http_api_key: secret(8).optional(),
+  })
+  .refine((m) => m.provider !== 'http' || (m.http_endpoint !== undefined && m.http_api_key !== undefined), {
+    message: 'provider "http" needs http_endpoint and http_api_key',
+    path: ['http_endpoint'],
+  });
+
+const auth = z.strictObject({
+  otp: z
+    .strictObject({
+      length: z.number().int().min(4).max(10).default(6),
+      expires_in_seconds: positiveInt().default(600),
+      allowed_attempts: positiveInt().default(5),
+      /** Codes that may be requested per email per hour. */
+      sends_per_hour: positiveInt().default(5),
+    })
+    .prefault({}),
+  session: z
+    .strictObject({
+      ttl_seconds: positiveInt().default(30 * 24 * 3600),
+      cookie_name: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/)
+        .default('airlock_session'),
+    })
+    .prefault({}),
+  /** Extra browser origins allowed to make cookie-authenticated writes (public_url always is). */
+  trusted_origins: z.array(url()).default([]),
+  /** Hashing pepper for OTP codes and API tokens. */
+  pepper: secret(32),
+});
+
+const tokens = z.strictObject({
+  bootstrap: tokenPurpose('airlock', 'airlock-tunnel', 300),
+  pty: tokenPurpose('airlock', 'airlock-pty', 60),
+  runner: tokenPurpose('airlock', 'airlock-runner', 30 * 24 * 3600),
+  preview: tokenPurpose('airlock', 'airlock-preview', 3600),
+});
+
+const integrations = z
+  .strictObject({
+    /** Version of master_keys used for new ciphertext. */
+    active_master_key_version: positiveInt(),
+    /** AES-256-GCM keys (base64, 32 bytes) by positive integer version. */
+    master_keys: z.record(
+      z.string().regex(/^[1-9][0-9]*$/, 'a positive integer version'),
+      z
+        .string()
+        .regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of 32 bytes')
+        .meta({ secret: true }),
+    ),
+  })
+  .refine((i) => String(i.active_master_key_version) in i.master_keys, {
+    message: 'active_master_key_version must name one of master_keys',
+    path: ['active_master_key_version'],
+  });
+
+const sandbox = z
+  .strictObject({
+    provider: z.enum(['docker', 'e2b', 'modal']).default('docker'),
+    docker: z
+      .strictObject({
+        /** Base image tag the runner builds locally (runner/images). */
+        base_image: z.string().min(1).default('airlock/sandbox-base:latest'),
+      })
+      .prefault({}),
+    e2b: z
+      .strictObject({
+        api_key: secret(8),
+        api_url: url().default('https://api.e2b.app'),
+        domain: z.string().min(1).default('e2b.app'),
+        template: z.string().min(1).default('airlock-base'),
+      })
+      .optional(),
+    modal: z
+      .strictObject({
+        token_id: z.string().min(1),
+        token_secret: secret(8),
+        app_name: z.string().min(1).default('airlock'),
+        image: z.string().min(1).optional(),
+      })
+      .optional(),
+  })
+  .refine((s) => s.provider !== 'e2b' || s.e2b !== undefined, {
+    message: 'provider "e2b" needs the [sandbox.e2b] section',
+    path: ['e2b'],
+  })
+  .refine((s) => s.provider !== 'modal' || s.modal !== undefined, {
+    message: 'provider "modal" needs the [sandbox.modal] section',
+    path: ['modal'],
+  });
+
+const limits = z.strictObject({
+  max_concurrent_sessions_per_org: positiveInt().default(10),
+  session_ttl_seconds: positiveInt().default(8 * 3600),
+  idle_timeout_seconds: positiveInt().default(15 * 60),
+  tunnel_grace_seconds: positiveInt().default(60),
+  max_request_body_bytes: positiveInt().default(1024 * 1024),
+  session_starts_per_minute: positiveInt().default(30),
+  scrollback_bytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(16 * 1024 * 1024)
+    .default(2 * 1024 * 1024),
+});
+
+export const ConfigSchema = z.strictObject({
+  env: z.enum(['development', 'production']).default('development'),
+  services: services.prefault({}),
+  database,
+  kv,
+  mail: mail.prefault({}),
+  auth,
+  tokens,
+  integrations,
+  sandbox: sandbox.prefault({}),
+  limits: limits.prefault({}),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type TokenPurpose = keyof Config['tokens'];

@@ -1,0 +1,44 @@
+import { pgEnum } from 'drizzle-orm/pg-core';
+
+// State names shared by the database, the API and the dashboard. Each is a
+// const tuple so TypeScript code can use the values without importing Drizzle.
+
+export const ROLES = ['owner', 'admin', 'member'] as const;
+export const CONNECTION_STATUSES = ['active', 'error', 'revoked'] as const;
+export const AGENT_RUNTIMES = ['codex', 'opencode', 'claude-code'] as const;
+export const SANDBOX_PROVIDERS = ['docker', 'e2b', 'modal'] as const;
+export const VERSION_STATUSES = ['draft', 'published'] as const;
+export const SNAPSHOT_KINDS = ['snapshot', 'setup_test'] as const;
+export const SNAPSHOT_STATUSES = ['pending', 'building', 'ready', 'failed'] as const;
+export const LOG_STREAMS = ['stdout', 'stderr', 'system'] as const;
+export const SESSION_STATUSES = [
+  'pending',
+  'provisioning',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'failed',
+] as const;
+export const SESSION_MODES = ['interactive', 'headless'] as const;
+export const TRIGGER_KINDS = ['webhook', 'schedule', 'chat'] as const;
+export const DELIVERY_STATUSES = ['received', 'started', 'ignored', 'failed'] as const;
+export const RUNNER_STATUSES = ['pending', 'online', 'offline', 'revoked'] as const;
+export const AUDIT_KINDS = ['egress', 'control'] as const;
+export const EGRESS_DECISIONS = ['brokered', 'passthrough', 'denied'] as const;
+
+export const roleEnum = pgEnum('role', ROLES);
+export const connectionStatusEnum = pgEnum('connection_status', CONNECTION_STATUSES);
+export const agentRuntimeEnum = pgEnum('agent_runtime', AGENT_RUNTIMES);
+export const sandboxProviderEnum = pgEnum('sandbox_provider', SANDBOX_PROVIDERS);
+export const versionStatusEnum = pgEnum('version_status', VERSION_STATUSES);
+export const snapshotKindEnum = pgEnum('snapshot_kind', SNAPSHOT_KINDS);
+export const snapshotStatusEnum = pgEnum('snapshot_status', SNAPSHOT_STATUSES);
+export const logStreamEnum = pgEnum('log_stream', LOG_STREAMS);
+export const sessionStatusEnum = pgEnum('session_status', SESSION_STATUSES);
+export const sessionModeEnum = pgEnum('session_mode', SESSION_MODES);
+export const triggerKindEnum = pgEnum('trigger_kind', TRIGGER_KINDS);
+export const deliveryStatusEnum = pgEnum('delivery_status', DELIVERY_STATUSES);
+export const runnerStatusEnum = pgEnum('runner_status', RUNNER_STATUSES);
+export const auditKindEnum = pgEnum('audit_kind', AUDIT_KINDS);
+export const egressDecisionEnum = pgEnum('egress_decision', EGRESS_DECISIONS);

@@ -1,0 +1,91 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, check, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { RuntimePlan } from '../../plan/types.ts';
+import { at, createdAt, pk } from './columns.ts';
+import { sandboxProviderEnum, sessionModeEnum, sessionStatusEnum } from './enums.ts';
+import { orgs, users } from './identity.ts';
+import { profileVersions, sandboxProfiles, snapshots } from './profiles.ts';
+import { runners } from './runners.ts';
+import { triggerDeliveries, triggers } from './triggers.ts';
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: pk(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    profileId: text('profile_id')
+      .notNull()
+      .references(() => sandboxProfiles.id, { onDelete: 'restrict' }),
+    profileVersionId: text('profile_version_id')
+      .notNull()
+      .references(() => profileVersions.id, { onDelete: 'restrict' }),
+    snapshotId: text('snapshot_id').references(() => snapshots.id, { onDelete: 'set null' }),
+    status: sessionStatusEnum('status').notNull().default('pending'),
+    mode: sessionModeEnum('mode').notNull().default('interactive'),
+    /** Headless sessions: the rendered prompt the agent runs with. */
+    prompt: text('prompt'),
+    /** Attribution: the human who started it, or the trigger (and its delivery) that did. */
+    startedBy: text('started_by').references(() => users.id, { onDelete: 'set null' }),
+    triggerId: text('trigger_id').references(() => triggers.id, { onDelete: 'set null' }),
+    triggerDeliveryId: text('trigger_delivery_id').references(() => triggerDeliveries.id, {
+      onDelete: 'set null',
+    }),
+    provider: sandboxProviderEnum('provider').notNull(),
+    runnerId: text('runner_id').references(() => runners.id, { onDelete: 'set null' }),
+    /** The provider's id for the sandbox (container id, E2B sandbox id, …). */
+    sandboxRef: text('sandbox_ref'),
+    failureReason: text('failure_reason'),
+    exitCode: integer('exit_code'),
+    createdAt: createdAt(),
+    startedAt: at('started_at'),
+    stoppedAt: at('stopped_at'),
+    lastActivityAt: at('last_activity_at'),
+  },
+  (t) => [
+    index('sessions_org_created_idx').on(t.orgId, t.createdAt),
+    index('sessions_org_status_idx').on(t.orgId, t.status),
+    index('sessions_profile_idx').on(t.profileId),
+    index('sessions_runner_idx').on(t.runnerId),
+    check('sessions_attributed', sql`${t.startedBy} is not null or ${t.triggerId} is not null`),
+  ],
+);
+
+/** Every status change, so a session's history (and why it failed) is visible. */
+export const sessionEvents = pgTable(
+  'session_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    fromStatus: sessionStatusEnum('from_status'),
+    toStatus: sessionStatusEnum('to_status').notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('session_events_session_idx').on(t.sessionId, t.id)],
+);
+
+/** Append-only plan history per session; exactly one revision is active. */
+export const sessionRuntimePlans = pgTable(
+  'session_runtime_plans',
+  {
+    id: pk(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    revision: integer('revision').notNull(),
+    plan: jsonb('plan').$type<RuntimePlan>().notNull(),
+    compiledFromVersionId: text('compiled_from_version_id')
+      .notNull()
+      .references(() => profileVersions.id, { onDelete: 'restrict' }),
+    createdAt: createdAt(),
+    supersededAt: at('superseded_at'),
+  },
+  (t) => [
+    uniqueIndex('session_runtime_plans_revision_key').on(t.sessionId, t.revision),
+    uniqueIndex('session_runtime_plans_one_active').on(t.sessionId).where(sql`${t.supersededAt} is null`),
+  ],
+);
