@@ -41,9 +41,18 @@ export async function startRedis(input: {
   }
   let exited = false;
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  child.once('error', () => (exited = true));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  child.once('error', () => {
+    exited = true;
+  });
   await waitFor(
     `redis-server on port ${port}`,
     async () => {
