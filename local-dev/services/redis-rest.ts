@@ -99,7 +99,7 @@ export async function startRedisRest(input: {
         const multi = client.multi();
         for (const args of commands) multi.addCommand(args.map(String));
         try {
-          const results = (await multi.exec()) as Reply[];
+          const results = (await multi.exec()) as unknown as Reply[];
           return send(
             res,
             200,
