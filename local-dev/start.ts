@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { ensureDashboardBuilt } from './dashboard-build.ts';
 import { BIN, ROOT, STATE_DIR } from './paths.ts';
 import { type Child, fail, spawnGroup } from './process.ts';
@@ -66,7 +67,7 @@ const NOISE = [
 let skipNext = false;
 
 function printWorkerLine(line: string): void {
-  const text = line.replace(/\x1b\[[0-9;]*m/g, '');
+  const text = stripVTControlCharacters(line);
   if (text.trim() === '') return;
   if (NOISE.some((pattern) => pattern.test(text))) {
     skipNext = /ENOTFOUND/.test(text);
