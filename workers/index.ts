@@ -8,6 +8,7 @@ import { createLogger } from './lib/log.ts';
 export { OrgLimiter } from '@airlock/durable-objects/org-limiter';
 export { RunnerHub } from '@airlock/durable-objects/runner-hub';
 export { SessionGateway } from '@airlock/durable-objects/session-gateway';
+export { ControlPlaneInternal } from './internal/control-plane-internal.ts';
 export { SessionLifecycleWorkflow } from './workflows/session-lifecycle.ts';
 export { SnapshotBuildWorkflow } from './workflows/snapshot-build.ts';
 

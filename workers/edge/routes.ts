@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/context.ts';
 import { ProblemError } from '../lib/problem.ts';
+import { runnerConnect } from './runner-connect.ts';
 
 // WebSocket ingress: sandbox tunnels, terminal clients and runners. Tokens are
 // checked here, before any Durable Object is touched; the SessionGateway and
@@ -16,10 +17,10 @@ function requireUpgrade(header: string | undefined): void {
 
 export function edge(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.get('/runner/connect', runnerConnect);
   for (const [path, owner] of [
     ['/tunnel/:sessionId', 'the SessionGateway tunnel'],
     ['/pty/:sessionId', 'the SessionGateway terminal'],
-    ['/runner/connect', 'the RunnerHub'],
   ] as const) {
     app.all(path, (c) => {
       requireUpgrade(c.req.header('upgrade'));
