@@ -12,10 +12,8 @@ import { ProviderError } from './types.ts';
 // played over the hub's WebSocket (runner/e2e runs the real runner + Docker).
 
 let handle: DbHandle;
-let orgId: string;
-beforeAll(async () => {
+beforeAll(() => {
   handle = database();
-  ({ orgId } = await seedOrg(handle.db));
 });
 afterAll(() => handle.end());
 
