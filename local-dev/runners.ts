@@ -81,3 +81,50 @@ export async function runnerRow(databaseUrl: string, runnerId: string): Promise<
     await client.end();
   }
 }
+
+/** A running session (with its profile, version and starter) for tests that watch a session's fate. */
+export async function seedRunningSession(databaseUrl: string, orgId: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const [userId, profileId, versionId, sessionId] = [
+      newId('user'),
+      newId('profile'),
+      newId('profileVersion'),
+      newId('session'),
+    ];
+    await client.query('insert into users (id, email) values ($1, $2)', [userId, `${userId.toLowerCase()}@example.com`]);
+    await client.query('insert into sandbox_profiles (id, org_id, name) values ($1, $2, $1)', [profileId, orgId]);
+    await client.query('insert into profile_versions (id, profile_id, org_id, number) values ($1, $2, $3, 1)', [
+      versionId,
+      profileId,
+      orgId,
+    ]);
+    await client.query(
+      `insert into sessions (id, org_id, profile_id, profile_version_id, status, provider, started_by)
+       values ($1, $2, $3, $4, 'running', 'docker', $5)`,
+      [sessionId, orgId, profileId, versionId, userId],
+    );
+    return sessionId;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function sessionRow(
+  databaseUrl: string,
+  sessionId: string,
+): Promise<{ status: string; failureReason: string | null } | undefined> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const r = await client.query<{ status: string; failure_reason: string | null }>(
+      'select status, failure_reason from sessions where id = $1',
+      [sessionId],
+    );
+    const row = r.rows[0];
+    return row === undefined ? undefined : { status: row.status, failureReason: row.failure_reason };
+  } finally {
+    await client.end();
+  }
+}
