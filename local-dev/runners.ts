@@ -22,10 +22,10 @@ export async function registerRunner(
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const existing = await client.query<{ id: string }>('select id from runners where org_id = $1 and name = $2', [
-      input.orgId,
-      input.name,
-    ]);
+    const existing = await client.query<{ id: string }>(
+      'select id from runners where org_id = $1 and name = $2',
+      [input.orgId, input.name],
+    );
     const runnerId = existing.rows[0]?.id ?? newId('runner');
     const { token, tokenHash } = await issueRunnerToken(config, { runnerId, orgId: input.orgId });
     await client.query(
@@ -69,14 +69,21 @@ export async function runnerRow(databaseUrl: string, runnerId: string): Promise<
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const r = await client.query<{ status: string; version: string | null; host_info: Record<string, unknown>; active_sandboxes: number }>(
-      'select status, version, host_info, active_sandboxes from runners where id = $1',
-      [runnerId],
-    );
+    const r = await client.query<{
+      status: string;
+      version: string | null;
+      host_info: Record<string, unknown>;
+      active_sandboxes: number;
+    }>('select status, version, host_info, active_sandboxes from runners where id = $1', [runnerId]);
     const row = r.rows[0];
     return row === undefined
       ? undefined
-      : { status: row.status, version: row.version, hostInfo: row.host_info, activeSandboxes: row.active_sandboxes };
+      : {
+          status: row.status,
+          version: row.version,
+          hostInfo: row.host_info,
+          activeSandboxes: row.active_sandboxes,
+        };
   } finally {
     await client.end();
   }
@@ -93,13 +100,18 @@ export async function seedRunningSession(databaseUrl: string, orgId: string): Pr
       newId('profileVersion'),
       newId('session'),
     ];
-    await client.query('insert into users (id, email) values ($1, $2)', [userId, `${userId.toLowerCase()}@example.com`]);
-    await client.query('insert into sandbox_profiles (id, org_id, name) values ($1, $2, $1)', [profileId, orgId]);
-    await client.query('insert into profile_versions (id, profile_id, org_id, number) values ($1, $2, $3, 1)', [
-      versionId,
+    await client.query('insert into users (id, email) values ($1, $2)', [
+      userId,
+      `${userId.toLowerCase()}@example.com`,
+    ]);
+    await client.query('insert into sandbox_profiles (id, org_id, name) values ($1, $2, $1)', [
       profileId,
       orgId,
     ]);
+    await client.query(
+      'insert into profile_versions (id, profile_id, org_id, number) values ($1, $2, $3, 1)',
+      [versionId, profileId, orgId],
+    );
     await client.query(
       `insert into sessions (id, org_id, profile_id, profile_version_id, status, provider, started_by)
        values ($1, $2, $3, $4, 'running', 'docker', $5)`,

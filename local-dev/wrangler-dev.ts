@@ -79,8 +79,12 @@ export async function waitHealthy(url: string, child: Child, timeoutMs = 120_000
   void child.exited.then(() => {
     exited = true;
   });
-  await waitFor('the Worker to answer /healthz', async () => {
-    if (exited) throw new Error('wrangler dev exited before the Worker became healthy');
-    return healthy(url);
-  }, timeoutMs);
+  await waitFor(
+    'the Worker to answer /healthz',
+    async () => {
+      if (exited) throw new Error('wrangler dev exited before the Worker became healthy');
+      return healthy(url);
+    },
+    timeoutMs,
+  );
 }

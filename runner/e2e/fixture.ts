@@ -76,7 +76,10 @@ export type ProviderReply<T> =
   | { ok: false; error: { code: string; underlying?: string; message: string } };
 
 /** A provider call as the workflows will make it, through the harness Worker. */
-export async function provider<T>(op: string, body: { ref?: unknown; input?: unknown }): Promise<ProviderReply<T>> {
+export async function provider<T>(
+  op: string,
+  body: { ref?: unknown; input?: unknown },
+): Promise<ProviderReply<T>> {
   const response = await fetch(`${e2e().workerUrl}/runner/__test/provider/${op}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -107,7 +110,11 @@ export async function hubStatus(runnerId: string): Promise<HubStatusView> {
   return (await response.json()) as HubStatusView;
 }
 
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -123,9 +130,16 @@ export async function containersOf(runnerId: string) {
 
 /** Remove every container and image the runner made. */
 export async function cleanUp(runnerId: string, stateDirs: readonly string[] = []): Promise<void> {
-  for (const c of await containersOf(runnerId)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  for (const c of await containersOf(runnerId))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => {});
   for (const image of await docker.listImages({ filters: { label: [`${LABEL.runner}=${runnerId}`] } }))
-    await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => {});
   for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
 }
 
@@ -135,9 +149,13 @@ export async function dockerExec(
   cmd: string[],
   options: { user?: string; env?: string[] } = {},
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const exec = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, User: options.user ?? 'root', Env: options.env ?? [] });
+  const exec = await docker.getContainer(containerId).exec({
+    Cmd: cmd,
+    AttachStdout: true,
+    AttachStderr: true,
+    User: options.user ?? 'root',
+    Env: options.env ?? [],
+  });
   const stream = await exec.start({ hijack: true, stdin: false });
   let stdout = '';
   let stderr = '';

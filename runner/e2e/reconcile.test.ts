@@ -73,7 +73,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of processes) await p.kill();
-  if (runner) await cleanUp(runner.runnerId, processes.slice(0, 1).map((p) => p.stateDir));
+  if (runner)
+    await cleanUp(
+      runner.runnerId,
+      processes.slice(0, 1).map((p) => p.stateDir),
+    );
 });
 
 describe('runner crash and restart', () => {
@@ -106,7 +110,10 @@ describe('runner crash and restart', () => {
     const second = await start({ hold: 'create' });
     const interrupted = newId('session');
     const pending = create(interrupted);
-    const made = await waitUntil('the container of the interrupted create', async () => (await containersFor(interrupted))[0]);
+    const made = await waitUntil(
+      'the container of the interrupted create',
+      async () => (await containersFor(interrupted))[0],
+    );
     await second.kill();
 
     // Third start: everything converges.
@@ -115,7 +122,10 @@ describe('runner crash and restart', () => {
     expect(ref.externalId).toBe(made.Id);
     expect(await containersFor(interrupted)).toHaveLength(1);
 
-    await waitUntil('the stray container to be destroyed', async () => (await containersFor(stray)).length === 0);
+    await waitUntil(
+      'the stray container to be destroyed',
+      async () => (await containersFor(stray)).length === 0,
+    );
     await expect(docker.getContainer(strayContainer.id).inspect()).rejects.toMatchObject({ statusCode: 404 });
 
     const hub = await hubStatus(runner.runnerId);

@@ -84,7 +84,10 @@ describe('a runner on real Docker', () => {
     });
     expect(online.version).toBe('0.1.0');
     // Heartbeats (every second in this stack) keep arriving.
-    await waitUntil('two more heartbeats', async () => (await hubStatus(runner.runnerId)).messages >= online.messages + 2);
+    await waitUntil(
+      'two more heartbeats',
+      async () => (await hubStatus(runner.runnerId)).messages >= online.messages + 2,
+    );
     const row = await waitUntil('the runner row to go online', async () => {
       const r = await runnerRow(e2e().databaseUrl, runner.runnerId);
       return r?.status === 'online' ? r : undefined;
@@ -178,12 +181,17 @@ describe('a runner on real Docker', () => {
     });
 
     // Another session's tunnel, or anything else on the Worker, is not relayed.
-    const elsewhere = await dockerExec(id, ['node', '-e', WS_CLIENT], { env: env(`/tunnel/${newId('session')}`) });
+    const elsewhere = await dockerExec(id, ['node', '-e', WS_CLIENT], {
+      env: env(`/tunnel/${newId('session')}`),
+    });
     expect(JSON.parse(elsewhere.stdout)).toMatchObject({ status: 403 });
     const api = await dockerExec(id, ['node', '-e', WS_CLIENT], { env: env('/api/openapi.json') });
     expect(JSON.parse(api.stdout)).toMatchObject({ status: 403 });
     // Only root in the sandbox (sandboxd) may use the socket; the agent's user may not.
-    const agent = await dockerExec(id, ['node', '-e', WS_CLIENT], { env: env(`/tunnel/${sessionId}`), user: 'sandbox' });
+    const agent = await dockerExec(id, ['node', '-e', WS_CLIENT], {
+      env: env(`/tunnel/${sessionId}`),
+      user: 'sandbox',
+    });
     expect(JSON.parse(agent.stdout)).toEqual({ error: 'EACCES' });
   });
 
@@ -194,11 +202,22 @@ describe('a runner on real Docker', () => {
         input: { operationId: 'exec-1', command: ['sh', '-c', 'id -un; pwd; echo oops >&2; exit 7'] },
       }),
     );
-    expect(ran).toMatchObject({ exitCode: 7, stdout: 'sandbox\n/workspace\n', stderr: 'oops\n', timedOut: false });
+    expect(ran).toMatchObject({
+      exitCode: 7,
+      stdout: 'sandbox\n/workspace\n',
+      stderr: 'oops\n',
+      timedOut: false,
+    });
     const root = await must(
       provider<{ exitCode: number; stdout: string }>('exec', {
         ref,
-        input: { operationId: 'exec-2', command: ['sh', '-c', 'echo "$GREETING" > /workspace/marker; id -un; cat'], user: 'root', env: { GREETING: 'kept in the snapshot' }, stdin: 'from stdin' },
+        input: {
+          operationId: 'exec-2',
+          command: ['sh', '-c', 'echo "$GREETING" > /workspace/marker; id -un; cat'],
+          user: 'root',
+          env: { GREETING: 'kept in the snapshot' },
+          stdin: 'from stdin',
+        },
       }),
     );
     expect(root).toMatchObject({ exitCode: 0, stdout: 'root\nfrom stdin' });
@@ -219,14 +238,21 @@ describe('a runner on real Docker', () => {
 
   it('snapshots with docker commit, and a new sandbox starts from the snapshot', async () => {
     const snapshotId = newId('snapshot');
-    const snap = await must(provider<{ imageRef: string }>('snapshot', { ref, input: { operationId: 'snap', snapshotId } }));
+    const snap = await must(
+      provider<{ imageRef: string }>('snapshot', { ref, input: { operationId: 'snap', snapshotId } }),
+    );
     expect(snap.imageRef).toMatch(/^sha256:/);
-    const again = await must(provider<{ imageRef: string }>('snapshot', { ref, input: { operationId: 'snap', snapshotId } }));
+    const again = await must(
+      provider<{ imageRef: string }>('snapshot', { ref, input: { operationId: 'snap', snapshotId } }),
+    );
     expect(again.imageRef).toBe(snap.imageRef);
     const imageInfo = await docker.getImage(snap.imageRef).inspect();
     expect(imageInfo.RepoTags).toContain(`airlock/snapshot:${snapshotId}`);
     expect(imageInfo.Config.Cmd ?? []).toEqual([]);
-    expect(imageInfo.Config.Labels).toMatchObject({ 'airlock.snapshot': snapshotId, 'airlock.runner': runner.runnerId });
+    expect(imageInfo.Config.Labels).toMatchObject({
+      'airlock.snapshot': snapshotId,
+      'airlock.runner': runner.runnerId,
+    });
 
     const child = newId('session');
     const childRef = await must(
@@ -243,7 +269,10 @@ describe('a runner on real Docker', () => {
     );
     await must(provider('start', { ref: childRef, input: { operationId: 'start' } }));
     const marker = await must(
-      provider<{ stdout: string }>('exec', { ref: childRef, input: { operationId: 'read', command: ['cat', '/workspace/marker'] } }),
+      provider<{ stdout: string }>('exec', {
+        ref: childRef,
+        input: { operationId: 'read', command: ['cat', '/workspace/marker'] },
+      }),
     );
     expect(marker.stdout).toBe('kept in the snapshot\n');
     const childInfo = await docker.getContainer(childRef.externalId ?? '').inspect();
@@ -252,7 +281,9 @@ describe('a runner on real Docker', () => {
   });
 
   it('stops and destroys; destroying again is harmless', async () => {
-    const stopped = await must(provider<{ exitCode: number | null }>('stop', { ref, input: { operationId: 'stop', graceSeconds: 1 } }));
+    const stopped = await must(
+      provider<{ exitCode: number | null }>('stop', { ref, input: { operationId: 'stop', graceSeconds: 1 } }),
+    );
     expect(stopped.exitCode).not.toBeNull();
     expect(await must(provider('status', { ref }))).toMatchObject({ state: 'exited' });
     await must(provider('destroy', { ref, input: { operationId: 'destroy' } }));

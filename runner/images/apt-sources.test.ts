@@ -6,7 +6,9 @@ describe('the apt mirror for debootstrap', () => {
     const sources = parseOneLine(
       '# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.test/debian bookworm main contrib\ndeb-src http://src.test/debian bookworm main\n',
     );
-    expect(sources).toEqual([{ uri: 'http://mirror.test/debian', suites: ['bookworm'], components: ['main', 'contrib'] }]);
+    expect(sources).toEqual([
+      { uri: 'http://mirror.test/debian', suites: ['bookworm'], components: ['main', 'contrib'] },
+    ]);
   });
 
   it('reads deb822 stanzas, skipping disabled ones and other types', () => {

@@ -16,7 +16,10 @@ const dirs: string[] = [];
 
 afterAll(async () => {
   for (const image of await docker.listImages({ filters: { label: [`airlock.test=${testLabel}`] } }))
-    await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => {});
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -54,15 +57,21 @@ describe('the sandbox base image', () => {
       image.tag,
       'grep ^ID= /etc/os-release; grep VERSION_CODENAME /etc/os-release; node --version; npm --version; git --version; curl --version | head -1; sandboxd --version; id sandbox; getent passwd sandbox | cut -d: -f6; stat -c %U /workspace; test -x /usr/sbin/update-ca-certificates && echo ca-tools',
     );
-    expect(out).toMatch(/ID=debian\nVERSION_CODENAME=bookworm\nv24\.\d+\.\d+\n11\.\d+\.\d+\ngit version 2\.\d+/);
+    expect(out).toMatch(
+      /ID=debian\nVERSION_CODENAME=bookworm\nv24\.\d+\.\d+\n11\.\d+\.\d+\ngit version 2\.\d+/,
+    );
     expect(out).toMatch(/curl \d+\.\d+/);
     expect(out).toMatch(/sandboxd \d+\.\d+\.\d+/);
     expect(out).toContain('uid=1000(sandbox) gid=1000(sandbox)');
     expect(out).toContain('/home/sandbox\nsandbox\nca-tools');
     // The agent's user can use the tools without root.
-    expect(await run(image.tag, 'whoami; node -e "console.log(1+1)"; git init -q /tmp/r && echo git-ok', 'sandbox')).toBe(
-      'sandbox\n2\ngit-ok\n',
-    );
+    expect(
+      await run(
+        image.tag,
+        'whoami; node -e "console.log(1+1)"; git init -q /tmp/r && echo git-ok',
+        'sandbox',
+      ),
+    ).toBe('sandbox\n2\ngit-ok\n');
   });
 
   it('is not rebuilt while its content hash is unchanged', async () => {

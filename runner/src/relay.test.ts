@@ -80,9 +80,13 @@ describe('the sandbox socket relay', () => {
         reached = true;
       }),
     );
-    expect(await exchange(socketPath, upgrade('/tunnel/ses_01JD0000000000000000000001'))).toMatch(/^HTTP\/1\.1 403 /);
+    expect(await exchange(socketPath, upgrade('/tunnel/ses_01JD0000000000000000000001'))).toMatch(
+      /^HTTP\/1\.1 403 /,
+    );
     expect(await exchange(socketPath, upgrade('/api/sessions'))).toMatch(/^HTTP\/1\.1 403 /);
-    expect(await exchange(socketPath, `POST /tunnel/${SESSION} HTTP/1.1\r\n\r\n`)).toMatch(/^HTTP\/1\.1 403 /);
+    expect(await exchange(socketPath, `POST /tunnel/${SESSION} HTTP/1.1\r\n\r\n`)).toMatch(
+      /^HTTP\/1\.1 403 /,
+    );
     expect(await exchange(socketPath, `GET /tunnel/${SESSION} HTTP/1.1\r\nX: ${'a'.repeat(20_000)}`)).toMatch(
       /^HTTP\/1\.1 431 /,
     );

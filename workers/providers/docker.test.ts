@@ -21,7 +21,11 @@ function provider(): DockerRunnerProvider {
   return new DockerRunnerProvider({ hubs: env.RUNNER_HUB, db: handle.db });
 }
 
-async function onlineRunner(org: string, capacity: number, activeSandboxes = 0): Promise<{ runnerId: string; peer: Peer }> {
+async function onlineRunner(
+  org: string,
+  capacity: number,
+  activeSandboxes = 0,
+): Promise<{ runnerId: string; peer: Peer }> {
   const { runnerId } = await seedRunner(handle.db, org, { status: 'online', activeSandboxes, capacity: 10 });
   const peer = await connect(hubFor(runnerId), { runnerId, orgId: org });
   await hello(peer, { capacity });
@@ -29,7 +33,10 @@ async function onlineRunner(org: string, capacity: number, activeSandboxes = 0):
 }
 
 /** Answer the next assignment the way a runner would. */
-async function answer(peer: Peer, result: Record<string, unknown> | { error: { code: string; message: string } }) {
+async function answer(
+  peer: Peer,
+  result: Record<string, unknown> | { error: { code: string; message: string } },
+) {
   const { assignment } = await peer.next('assign');
   peer.send({ type: 'accepted', id: assignment.id });
   const outcome = 'error' in result ? { ok: false, error: result.error } : { ok: true, result };
@@ -53,7 +60,10 @@ describe('DockerRunnerProvider', () => {
     const request = input(org);
     const creating = provider().create(request);
     const assignment = await answer(peer, { kind: 'create', containerId: 'c-1', state: 'created' });
-    expect(assignment).toMatchObject({ id: `${request.sandboxId}:create`, tunnelSessionId: request.sandboxId });
+    expect(assignment).toMatchObject({
+      id: `${request.sandboxId}:create`,
+      tunnelSessionId: request.sandboxId,
+    });
     const ref = await creating;
     expect(ref).toEqual({ provider: 'docker', sandboxId: request.sandboxId, runnerId, externalId: 'c-1' });
 
@@ -64,7 +74,11 @@ describe('DockerRunnerProvider', () => {
 
     const failing = provider().snapshot(ref, { operationId: 'snap-1', snapshotId: newId('snapshot') });
     await answer(peer, { error: { code: 'docker', message: 'docker commit: no space left on device' } });
-    await expect(failing).rejects.toMatchObject({ code: 'failed', underlying: 'docker', message: /no space/ });
+    await expect(failing).rejects.toMatchObject({
+      code: 'failed',
+      underlying: 'docker',
+      message: /no space/,
+    });
     peer.ws.close(1000, 'done');
   });
 

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
+import worker from '../index.ts';
 import { loadConfig } from '../lib/context.ts';
 import { openDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
-import worker from '../index.ts';
 import { DockerRunnerProvider } from '../providers/docker.ts';
 import { ProviderError, type SandboxRef } from '../providers/types.ts';
 
@@ -46,7 +46,10 @@ harness.post('/runner/__test/provider/:op', async (c) => {
     return c.json({ ok: true, value: (await call(provider, c.req.param('op'), ref, input)) ?? null });
   } catch (error) {
     if (error instanceof ProviderError)
-      return c.json({ ok: false, error: { code: error.code, underlying: error.underlying, message: error.message } });
+      return c.json({
+        ok: false,
+        error: { code: error.code, underlying: error.underlying, message: error.message },
+      });
     throw error;
   } finally {
     c.executionCtx.waitUntil(db.end());
@@ -60,7 +63,10 @@ harness.get('/runner/__test/hub/:runnerId', async (c) => {
 
 harness.get('/runner/__test/hub/:runnerId/assignment/:id', async (c) => {
   const hub = c.env.RUNNER_HUB.get(c.env.RUNNER_HUB.idFromName(c.req.param('runnerId')));
-  return c.json({ assignment: await hub.assignment(c.req.param('id')), output: await hub.output(c.req.param('id')) });
+  return c.json({
+    assignment: await hub.assignment(c.req.param('id')),
+    output: await hub.output(c.req.param('id')),
+  });
 });
 
 harness.get('/tunnel/:sessionId', (c) => {
@@ -81,7 +87,8 @@ harness.get('/tunnel/:sessionId', (c) => {
 export default {
   fetch: (request, env, ctx) => {
     const path = new URL(request.url).pathname;
-    if (path.startsWith('/runner/__test/') || path.startsWith('/tunnel/')) return harness.fetch(request, env, ctx);
+    if (path.startsWith('/runner/__test/') || path.startsWith('/tunnel/'))
+      return harness.fetch(request, env, ctx);
     return worker.fetch(request, env, ctx);
   },
   scheduled: worker.scheduled,
