@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { ensureDashboardBuilt } from './dashboard-build.ts';
+import { startLocalRunner } from './local-runner.ts';
 import { STATE_DIR } from './paths.ts';
 import { type Child, fail } from './process.ts';
 import { seedFirstOrg } from './seed.ts';
@@ -99,12 +100,13 @@ export async function start(): Promise<void> {
 
   let stack: Stack | undefined;
   let worker: Child | undefined;
+  const helpers: Child[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('airlock │ stopping…');
-    await worker?.stop();
+    await Promise.all([...helpers.map((child) => child.stop()), worker?.stop()]);
     await stack?.stop();
     rmSync(pidFile, { force: true });
     say('airlock │ stopped');
@@ -164,6 +166,22 @@ export async function start(): Promise<void> {
     say(`  and listed at ${stack.mailUrl}/messages.`);
     say(`  State lives in ${STATE_DIR}. Ctrl-C stops everything.`);
     say('');
+
+    if (process.env.AIRLOCK_DEV_RUNNER !== '0') {
+      void startLocalRunner({
+        stateDir: STATE_DIR,
+        workerUrl: publicUrl,
+        databaseUrl: stack.databaseUrl,
+        vars: stack.vars,
+        orgId: seeded.orgId,
+        say,
+        track: (child) => helpers.push(child),
+      }).catch((error: unknown) =>
+        say(`runner  │ not started: ${error instanceof Error ? error.message : error}`),
+      );
+    }
+    // Run until Ctrl-C: `shutdown` ends the process (the CLI exits as soon as a command returns).
+    await new Promise<never>(() => {});
   } catch (error) {
     say(`dev: ${error instanceof Error ? error.message : String(error)}`);
     await shutdown(1);

@@ -6,10 +6,12 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
@@ -177,6 +179,17 @@ async function dockerBuild(
   if (failures.length > 0) throw new Error(`docker build failed: ${failures.join('; ')}`);
 }
 
+/** Work directories of a build that was interrupted (Ctrl-C during ./dev start). */
+function clearLeftovers(cacheDir: string): void {
+  for (const dir of [cacheDir, join(cacheDir, 'npm')]) {
+    if (!existsSync(dir)) continue;
+    for (const entry of readdirSync(dir)) {
+      if (/^(debootstrap|context|pack)-|\.partial$/.test(entry))
+        rmSync(join(dir, entry), { recursive: true, force: true });
+    }
+  }
+}
+
 /** Build the base image unless one with the same content hash exists. */
 export async function ensureBaseImage(options: BaseImageOptions = {}): Promise<BaseImage> {
   const docker = options.docker ?? new Docker();
@@ -189,8 +202,10 @@ export async function ensureBaseImage(options: BaseImageOptions = {}): Promise<B
   if (current?.hash === hash) return { tag, hash, imageId: current.id, built: false, rootfsBuilt: false };
   mkdirSync(cacheDir, { recursive: true });
   return withLock(
-    join(cacheDir, 'build.lock'),
+    // One lock per machine: every checkout builds into the same Docker engine.
+    join(tmpdir(), 'airlock-image-build.lock'),
     async () => {
+      clearLeftovers(cacheDir);
       // Someone else may have built it while we waited.
       const again = await labelOf(docker, tag);
       if (again?.hash === hash) return { tag, hash, imageId: again.id, built: false, rootfsBuilt: false };
