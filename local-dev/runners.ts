@@ -1,12 +1,18 @@
 import type { Config } from '@airlock/config';
 import { newId } from '@airlock/schema/ids';
-import pg from 'pg';
+import type pg from 'pg';
 import { issueRunnerToken } from '../workers/runners/credentials.ts';
 
 // A runner row and its token, made directly in Postgres: for `./dev start`'s
 // local runner and for tests (the API's registration endpoint does the same
 // for users). Registering an existing name issues a new token; the old one
 // stops working.
+
+async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(databaseUrl, async (client) => {
+    return await work(client);
+  });
+}
 
 export interface RegisteredRunner {
   readonly runnerId: string;
@@ -19,9 +25,7 @@ export async function registerRunner(
   config: Config,
   input: { orgId: string; name: string; capacity?: number },
 ): Promise<RegisteredRunner> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     const existing = await client.query<{ id: string }>(
       'select id from runners where org_id = $1 and name = $2',
       [input.orgId, input.name],
@@ -35,16 +39,12 @@ export async function registerRunner(
       [runnerId, input.orgId, input.name, input.capacity ?? 10, tokenHash],
     );
     return { runnerId, orgId: input.orgId, token };
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** A fresh org to hang test runners on. */
 export async function createOrg(databaseUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     const orgId = newId('org');
     await client.query('insert into orgs (id, name, slug) values ($1, $2, $3)', [
       orgId,
@@ -52,9 +52,7 @@ export async function createOrg(databaseUrl: string, name: string): Promise<stri
       `t-${orgId.slice(-16).toLowerCase()}`,
     ]);
     return orgId;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export interface RunnerRow {
@@ -66,9 +64,7 @@ export interface RunnerRow {
 
 /** What Postgres says about a runner (for `./dev` output and tests). */
 export async function runnerRow(databaseUrl: string, runnerId: string): Promise<RunnerRow | undefined> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     const r = await client.query<{
       status: string;
       version: string | null;
@@ -84,16 +80,12 @@ export async function runnerRow(databaseUrl: string, runnerId: string): Promise<
           hostInfo: row.host_info,
           activeSandboxes: row.active_sandboxes,
         };
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** A running session (with its profile, version and starter) for tests that watch a session's fate. */
 export async function seedRunningSession(databaseUrl: string, orgId: string): Promise<string> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     const [userId, profileId, versionId, sessionId] = [
       newId('user'),
       newId('profile'),
@@ -118,25 +110,19 @@ export async function seedRunningSession(databaseUrl: string, orgId: string): Pr
       [sessionId, orgId, profileId, versionId, userId],
     );
     return sessionId;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export async function sessionRow(
   databaseUrl: string,
   sessionId: string,
 ): Promise<{ status: string; failureReason: string | null } | undefined> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     const r = await client.query<{ status: string; failure_reason: string | null }>(
       'select status, failure_reason from sessions where id = $1',
       [sessionId],
     );
     const row = r.rows[0];
     return row === undefined ? undefined : { status: row.status, failureReason: row.failure_reason };
-  } finally {
-    await client.end();
-  }
+  });
 }

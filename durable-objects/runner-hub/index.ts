@@ -32,6 +32,7 @@ interface SocketAttachment {
 /** Report presence to the control plane at most this often while nothing changes. */
 const PRESENCE_EVERY_MS = 60_000;
 const OUTBOX_MAX_BACKOFF_MS = 5 * 60_000;
+const OUTBOX_MAX_ATTEMPTS = 300;
 
 export class RunnerHub extends DurableObject {
   readonly #store: HubStore;
@@ -283,8 +284,19 @@ export class RunnerHub extends DurableObject {
         if (item.kind === 'presence') await this.env.CONTROL.runnerPresence(item.report);
         else await this.env.CONTROL.sandboxGone(item.report);
         this.#store.delivered(id);
-      } catch {
-        this.#store.retryLater(id, now + Math.min(1000 * 2 ** attempts, OUTBOX_MAX_BACKOFF_MS));
+      } catch (error) {
+        // About a day of retries; past that the report is a bug, not an outage.
+        if (attempts >= OUTBOX_MAX_ATTEMPTS) {
+          console.error(
+            JSON.stringify({
+              level: 'error',
+              msg: 'runner hub report dropped',
+              kind: item.kind,
+              error: String(error),
+            }),
+          );
+          this.#store.delivered(id);
+        } else this.#store.retryLater(id, now + Math.min(1000 * 2 ** attempts, OUTBOX_MAX_BACKOFF_MS));
       }
     }
   }

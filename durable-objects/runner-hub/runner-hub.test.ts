@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { newId } from '@airlock/schema/ids';
 import { describe, expect, it } from 'vitest';
-import { connect, hello, hubFor, ids, RESOURCES } from './test-peer.ts';
+import { connect, created, hello, hubFor, ids, RESOURCES, welcomed } from './test-peer.ts';
 
 // The RunnerHub over its real WebSocket: the test plays the runner's side of
 // schema/runner/PROTOCOL.md; the Node runner is exercised end to end in runner/e2e.
@@ -59,10 +59,7 @@ describe('RunnerHub', () => {
   });
 
   it('treats a resubmission as the same assignment, and other content under the same id as a conflict', async () => {
-    const who = ids();
-    const hub = hubFor(who.runnerId);
-    const peer = await connect(hub, who);
-    await hello(peer);
+    const { who, hub, peer } = await welcomed();
     const create = createFor(who.orgId);
     const first = await hub.submit(create);
     const again = await hub.submit(create);
@@ -103,19 +100,8 @@ describe('RunnerHub', () => {
   });
 
   it('forgets the bootstrap token of a start once it settles', async () => {
-    const who = ids();
-    const hub = hubFor(who.runnerId);
-    const peer = await connect(hub, who);
-    await hello(peer);
-    const create = createFor(who.orgId);
-    await hub.submit(create);
-    peer.send({
-      type: 'result',
-      id: create.id,
-      outcome: ok({ kind: 'create', containerId: 'c1', state: 'created' }),
-    });
-    await hub.wait(create.id, 5000);
-    peer.drain('assign');
+    const { who, hub, peer } = await welcomed();
+    const create = await created(hub, peer, who.orgId, { containerId: 'c1', state: 'created' });
     const start = {
       id: `${create.sandboxId}:start`,
       kind: 'start',
@@ -139,18 +125,8 @@ describe('RunnerHub', () => {
   });
 
   it('keeps streamed output for followers', async () => {
-    const who = ids();
-    const hub = hubFor(who.runnerId);
-    const peer = await connect(hub, who);
-    await hello(peer);
-    const create = createFor(who.orgId);
-    await hub.submit(create);
-    peer.send({
-      type: 'result',
-      id: create.id,
-      outcome: ok({ kind: 'create', containerId: 'c1', state: 'running' }),
-    });
-    await hub.wait(create.id, 5000);
+    const { who, hub, peer } = await welcomed();
+    const create = await created(hub, peer, who.orgId, { containerId: 'c1', state: 'running' });
     const exec = {
       id: `${create.sandboxId}:exec`,
       kind: 'exec',
@@ -281,18 +257,8 @@ describe('RunnerHub', () => {
   });
 
   it('notices a sandbox that stopped on its own', async () => {
-    const who = ids();
-    const hub = hubFor(who.runnerId);
-    const peer = await connect(hub, who);
-    await hello(peer);
-    const create = createFor(who.orgId);
-    await hub.submit(create);
-    peer.send({
-      type: 'result',
-      id: create.id,
-      outcome: ok({ kind: 'create', containerId: 'c1', state: 'running' }),
-    });
-    await hub.wait(create.id, 5000);
+    const { who, hub, peer } = await welcomed();
+    const create = await created(hub, peer, who.orgId, { containerId: 'c1', state: 'running' });
     peer.send({
       type: 'heartbeat',
       sandboxes: [
@@ -312,10 +278,7 @@ describe('RunnerHub', () => {
   });
 
   it('fails an assignment that outlives its deadline', async () => {
-    const who = ids();
-    const hub = hubFor(who.runnerId);
-    const peer = await connect(hub, who);
-    await hello(peer);
+    const { who, hub, peer } = await welcomed();
     const create = createFor(who.orgId);
     await hub.submit(create, { timeoutMs: 1000 });
     await new Promise((r) => setTimeout(r, 1100));
@@ -334,14 +297,7 @@ describe('RunnerHub', () => {
     const hub = hubFor(who.runnerId);
     const peer = await connect(hub, who, { heartbeatMs: 100, graceMs: 400 });
     await hello(peer);
-    const create = createFor(who.orgId);
-    await hub.submit(create);
-    peer.send({
-      type: 'result',
-      id: create.id,
-      outcome: ok({ kind: 'create', containerId: 'c1', state: 'running' }),
-    });
-    await hub.wait(create.id, 5000);
+    const create = await created(hub, peer, who.orgId, { containerId: 'c1', state: 'running' });
     const stop = { id: `${create.sandboxId}:stop`, kind: 'stop', sandboxId: create.sandboxId };
     await hub.submit(stop);
     peer.ws.close(1001, 'gone');

@@ -112,3 +112,37 @@ export function hello(
 }
 
 export const RESOURCES = { cpus: 1, memoryMb: 256, pids: 128 } as const;
+
+/** A runner that connected and said hello. */
+export async function welcomed(
+  options: { capacity?: number; heartbeatMs?: number; graceMs?: number } = {},
+): Promise<{ who: { runnerId: string; orgId: string }; hub: DurableObjectStub<RunnerHub>; peer: Peer }> {
+  const who = ids();
+  const hub = hubFor(who.runnerId);
+  const peer = await connect(hub, who, options);
+  await hello(peer, options.capacity === undefined ? {} : { capacity: options.capacity });
+  return { who, hub, peer };
+}
+
+/** A sandbox whose create the runner answered (the assign message is consumed). */
+export async function created(
+  hub: DurableObjectStub<RunnerHub>,
+  peer: Peer,
+  orgId: string,
+  result: { containerId: string; state: 'created' | 'running' },
+): Promise<{ id: string; sandboxId: string }> {
+  const sandboxId = newId('session');
+  const id = `${sandboxId}:create`;
+  await hub.submit({
+    id,
+    kind: 'create',
+    sandboxId,
+    orgId,
+    image: 'airlock/sandbox-base:latest',
+    resources: RESOURCES,
+  });
+  await peer.next('assign');
+  peer.send({ type: 'result', id, outcome: { ok: true, result: { kind: 'create', ...result } } });
+  await hub.wait(id, 5000);
+  return { id, sandboxId };
+}

@@ -71,6 +71,14 @@ export function startRunner(
   };
 }
 
+/** A SandboxRef as the provider returns it (workers/providers/types.ts). */
+export interface Ref {
+  provider: 'docker';
+  sandboxId: string;
+  runnerId: string | null;
+  externalId: string | null;
+}
+
 export type ProviderReply<T> =
   | { ok: true; value: T }
   | { ok: false; error: { code: string; underlying?: string; message: string } };

@@ -12,6 +12,7 @@ import {
   newRunner,
   type ProviderReply,
   provider,
+  type Ref,
   type RunnerProcess,
   startRunner,
   waitUntil,
@@ -22,13 +23,6 @@ import {
 // again: the interrupted create finishes without a second container, a
 // container nobody asked for is destroyed, and a sandbox whose container
 // vanished is reported — its session fails.
-
-interface Ref {
-  provider: 'docker';
-  sandboxId: string;
-  runnerId: string | null;
-  externalId: string | null;
-}
 
 const RESOURCES = { cpus: 0.25, memoryMb: 128, pids: 64 };
 

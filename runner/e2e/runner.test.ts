@@ -15,6 +15,7 @@ import {
   must,
   newRunner,
   provider,
+  type Ref,
   type RunnerProcess,
   startRunner,
   waitUntil,
@@ -24,13 +25,6 @@ import {
 // through the Worker's real /runner/connect (under `wrangler dev`), executing
 // assignments on the real Docker engine; assignments made by the Docker
 // provider exactly as the workflows will call it.
-
-interface Ref {
-  provider: 'docker';
-  sandboxId: string;
-  runnerId: string | null;
-  externalId: string | null;
-}
 
 /** A WebSocket client run inside the sandbox (Node 24 is in the image): upgrade over the socket, send, print the echo. */
 const WS_CLIENT = `
