@@ -1,11 +1,45 @@
 import type { Assignment, AssignmentOutcome } from '@airlock/schema/runner';
 import type { SandboxState } from './reconcile.ts';
+import type { PresenceRow, SandboxRow } from './store.ts';
+import type { SubmitResult } from './views.ts';
 
-// Small pure rules about assignments: how long each kind may take, what a
-// settled one means for its sandbox, and the content fingerprint that makes a
-// resubmission with the same id either the same assignment or a conflict.
+// Small pure rules about assignments: which new ones the hub takes, how long
+// each kind may take, what a settled one means for its sandbox, and the
+// content fingerprint that makes a resubmission with the same id either the
+// same assignment or a conflict.
 
 const MINUTE = 60_000;
+
+type Refusal = Extract<SubmitResult, { ok: false }>;
+
+/** Null when the hub takes a new assignment; otherwise why not. */
+export function admit(
+  assignment: Assignment,
+  presence: PresenceRow,
+  sandbox: SandboxRow | null,
+  liveSandboxes: number,
+): Refusal | null {
+  if (presence.status !== 'online')
+    return { ok: false, code: 'runner_offline', message: 'the runner is not connected' };
+  const live = sandbox !== null && sandbox.state !== 'destroyed' && sandbox.state !== 'lost';
+  if (assignment.kind === 'create') {
+    if (assignment.orgId !== presence.orgId)
+      return { ok: false, code: 'wrong_org', message: 'this runner belongs to another org' };
+    if (live)
+      return { ok: false, code: 'conflict', message: `sandbox ${assignment.sandboxId} already exists` };
+    if (liveSandboxes >= (presence.capacity ?? 0))
+      return { ok: false, code: 'at_capacity', message: 'the runner has no free capacity' };
+    return null;
+  }
+  // A destroy is always taken: clean-up must never be blocked by what the hub believes.
+  if (assignment.kind !== 'destroy' && !live)
+    return {
+      ok: false,
+      code: 'unknown_sandbox',
+      message: `no sandbox ${assignment.sandboxId} on this runner`,
+    };
+  return null;
+}
 
 export function defaultTimeoutMs(assignment: Assignment): number {
   switch (assignment.kind) {

@@ -10,10 +10,18 @@ import {
   RunnerMessage,
   type SandboxGone,
 } from '@airlock/schema/runner';
-import { applyOutcome, defaultTimeoutMs, fingerprint } from './assignment-rules.ts';
+import { admit, applyOutcome, defaultTimeoutMs, fingerprint } from './assignment-rules.ts';
+import { HubOutbox, type OutboxItem } from './outbox.ts';
 import { reconcile } from './reconcile.ts';
-import { HubStore, type OutboxItem } from './store.ts';
-import type { AssignmentView, OutputChunk, RunnerHubStatus, SandboxView, SubmitResult } from './views.ts';
+import { HubStore } from './store.ts';
+import {
+  type AssignmentView,
+  type OutputChunk,
+  type RunnerHubStatus,
+  type SandboxView,
+  type SubmitResult,
+  view,
+} from './views.ts';
 
 export type { AssignmentView, OutputChunk, RunnerHubStatus, SandboxView, SubmitResult } from './views.ts';
 
@@ -36,12 +44,14 @@ const OUTBOX_MAX_ATTEMPTS = 300;
 
 export class RunnerHub extends DurableObject {
   readonly #store: HubStore;
+  readonly #outbox: HubOutbox;
   readonly #waiters = new Map<string, Set<() => void>>();
   #presenceReportedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.#store = new HubStore(ctx.storage.sql);
+    this.#outbox = new HubOutbox(ctx.storage.sql);
     // Keep-alive pings are answered without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -155,25 +165,13 @@ export class RunnerHub extends DurableObject {
         };
       return { ok: true, assignment: view(existing) };
     }
-    const presence = this.#store.presence();
-    if (presence.status !== 'online')
-      return { ok: false, code: 'runner_offline', message: 'the runner is not connected' };
-    const sandbox = this.#store.sandbox(assignment.sandboxId);
-    const live = sandbox !== null && !['destroyed', 'lost'].includes(sandbox.state);
-    if (assignment.kind === 'create') {
-      if (assignment.orgId !== presence.orgId)
-        return { ok: false, code: 'wrong_org', message: 'this runner belongs to another org' };
-      if (live)
-        return { ok: false, code: 'conflict', message: `sandbox ${assignment.sandboxId} already exists` };
-      if (this.#store.liveCount() >= (presence.capacity ?? 0))
-        return { ok: false, code: 'at_capacity', message: 'the runner has no free capacity' };
-    } else if (assignment.kind !== 'destroy' && !live) {
-      return {
-        ok: false,
-        code: 'unknown_sandbox',
-        message: `no sandbox ${assignment.sandboxId} on this runner`,
-      };
-    }
+    const refused = admit(
+      assignment,
+      this.#store.presence(),
+      this.#store.sandbox(assignment.sandboxId),
+      this.#store.liveCount(),
+    );
+    if (refused !== null) return refused;
     const timeoutMs = Math.min(
       Math.max(options.timeoutMs ?? defaultTimeoutMs(assignment), 1000),
       4 * 3600_000,
@@ -259,7 +257,7 @@ export class RunnerHub extends DurableObject {
     const times = [
       p.status === 'online' && p.lastSeenAt !== null ? p.lastSeenAt + p.graceMs : null,
       this.#store.nextDeadline(),
-      this.#store.nextOutbox(),
+      this.#outbox.next(),
     ].filter((t): t is number => t !== null);
     if (times.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.min(...times));
@@ -279,11 +277,11 @@ export class RunnerHub extends DurableObject {
   }
 
   async #flushOutbox(now: number): Promise<void> {
-    for (const { id, item, attempts } of this.#store.dueOutbox(now)) {
+    for (const { id, item, attempts } of this.#outbox.due(now)) {
       try {
         if (item.kind === 'presence') await this.env.CONTROL.runnerPresence(item.report);
         else await this.env.CONTROL.sandboxGone(item.report);
-        this.#store.delivered(id);
+        this.#outbox.delivered(id);
       } catch (error) {
         // About a day of retries; past that the report is a bug, not an outage.
         if (attempts >= OUTBOX_MAX_ATTEMPTS) {
@@ -295,8 +293,8 @@ export class RunnerHub extends DurableObject {
               error: String(error),
             }),
           );
-          this.#store.delivered(id);
-        } else this.#store.retryLater(id, now + Math.min(1000 * 2 ** attempts, OUTBOX_MAX_BACKOFF_MS));
+          this.#outbox.delivered(id);
+        } else this.#outbox.retryLater(id, now + Math.min(1000 * 2 ** attempts, OUTBOX_MAX_BACKOFF_MS));
       }
     }
   }
@@ -371,7 +369,7 @@ export class RunnerHub extends DurableObject {
     const p = this.#store.presence();
     if (p.runnerId === null || p.orgId === null) return;
     const report = { runnerId: p.runnerId, orgId: p.orgId, sandboxId, reason, exitCode, at: now };
-    this.#store.enqueue({ kind: 'gone', report } satisfies OutboxItem, now);
+    this.#outbox.enqueue({ kind: 'gone', report } satisfies OutboxItem, now);
   }
 
   #reportPresence(now: number, force: boolean): void {
@@ -379,7 +377,7 @@ export class RunnerHub extends DurableObject {
     const p = this.#store.presence();
     if (p.runnerId === null || p.orgId === null || p.status === 'never') return;
     this.#presenceReportedAt = now;
-    this.#store.enqueue(
+    this.#outbox.enqueue(
       {
         kind: 'presence',
         report: {
@@ -410,17 +408,4 @@ export class RunnerHub extends DurableObject {
       // The socket is closing; unsettled work is redelivered after the next hello.
     }
   }
-}
-
-function view(row: NonNullable<ReturnType<HubStore['assignment']>>): AssignmentView {
-  return {
-    id: row.id,
-    kind: row.kind,
-    sandboxId: row.sandboxId,
-    state: row.state,
-    outcome: row.outcome,
-    submittedAt: row.submittedAt,
-    settledAt: row.settledAt,
-    deadlineAt: row.deadlineAt,
-  };
 }

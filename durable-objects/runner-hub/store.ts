@@ -1,17 +1,10 @@
-import type {
-  Assignment,
-  AssignmentKind,
-  AssignmentOutcome,
-  HostInfo,
-  RunnerPresence,
-  SandboxGone,
-} from '@airlock/schema/runner';
+import type { Assignment, AssignmentKind, AssignmentOutcome, HostInfo } from '@airlock/schema/runner';
 import type { SandboxState, UnsettledAssignment } from './reconcile.ts';
 
 // The hub's SQLite: the runner's presence, every assignment (durable until
 // settled, then kept a while for callers to read), the sandboxes the hub
-// believes exist, streamed exec output, and an outbox of reports for the
-// control plane (retried until delivered).
+// believes exist, and streamed exec output. Reports for the control plane
+// wait in the outbox (outbox.ts).
 
 export const ASSIGNMENT_STATES = ['pending', 'delivered', 'accepted', 'succeeded', 'failed'] as const;
 export type AssignmentState = (typeof ASSIGNMENT_STATES)[number];
@@ -54,10 +47,6 @@ export interface SandboxRow {
   readonly exitCode: number | null;
   readonly updatedAt: number;
 }
-
-export type OutboxItem =
-  | { readonly kind: 'presence'; readonly report: RunnerPresence }
-  | { readonly kind: 'gone'; readonly report: SandboxGone };
 
 /** Settled assignments kept for readers; older ones are pruned. */
 const KEEP_SETTLED = 500;
@@ -106,10 +95,6 @@ export class HubStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS outputs (
       assignment_id TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL, data TEXT NOT NULL,
       PRIMARY KEY (assignment_id, seq)
-    )`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
-      id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL,
-      attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL
     )`);
   }
 
@@ -329,45 +314,6 @@ export class HubStore {
         )
         .one().n,
     );
-  }
-
-  // ── outbox ────────────────────────────────────────────────────────────
-
-  enqueue(item: OutboxItem, now: number): void {
-    // Only the latest presence matters.
-    if (item.kind === 'presence') this.#sql.exec(`DELETE FROM outbox WHERE kind = 'presence'`);
-    this.#sql.exec(
-      'INSERT INTO outbox (kind, payload, next_at) VALUES (?, ?, ?)',
-      item.kind,
-      JSON.stringify(item.report),
-      now,
-    );
-  }
-
-  dueOutbox(now: number): Array<{ id: number; item: OutboxItem; attempts: number }> {
-    return this.#sql
-      .exec<Row>(
-        'SELECT id, kind, payload, attempts FROM outbox WHERE next_at <= ? ORDER BY id LIMIT 100',
-        now,
-      )
-      .toArray()
-      .map((r) => ({
-        id: Number(r.id),
-        attempts: Number(r.attempts),
-        item: { kind: String(r.kind), report: JSON.parse(String(r.payload)) } as OutboxItem,
-      }));
-  }
-
-  delivered(id: number): void {
-    this.#sql.exec('DELETE FROM outbox WHERE id = ?', id);
-  }
-
-  retryLater(id: number, nextAt: number): void {
-    this.#sql.exec('UPDATE outbox SET attempts = attempts + 1, next_at = ? WHERE id = ?', nextAt, id);
-  }
-
-  nextOutbox(): number | null {
-    return num(this.#sql.exec<Row>('SELECT min(next_at) AS t FROM outbox').one().t);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { AssignmentKind, AssignmentOutcome, HostInfo } from '@airlock/schema/runner';
 import type { SandboxState } from './reconcile.ts';
-import type { AssignmentState, PresenceStatus } from './store.ts';
+import type { AssignmentRow, AssignmentState, PresenceStatus } from './store.ts';
 
 // What the hub's RPC methods return to the Worker (the Docker provider). Plain
 // data, never an assignment's payload (a start carries a bootstrap token).
@@ -62,4 +62,18 @@ export interface OutputChunk {
   readonly seq: number;
   readonly stream: 'stdout' | 'stderr';
   readonly data: string;
+}
+
+/** An assignment as callers see it: never its payload. */
+export function view(row: AssignmentRow): AssignmentView {
+  return {
+    id: row.id,
+    kind: row.kind,
+    sandboxId: row.sandboxId,
+    state: row.state,
+    outcome: row.outcome,
+    submittedAt: row.submittedAt,
+    settledAt: row.settledAt,
+    deadlineAt: row.deadlineAt,
+  };
 }
