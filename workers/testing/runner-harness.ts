@@ -33,6 +33,8 @@ async function call(provider: DockerRunnerProvider, op: string, ref: SandboxRef 
       return provider.exec(ref, input);
     case 'status':
       return provider.status(ref);
+    case 'execOutput':
+      return provider.execOutput(ref, input);
     default:
       throw new ProviderError('invalid', `no provider operation ${op}`);
   }
@@ -59,14 +61,6 @@ harness.post('/runner/__test/provider/:op', async (c) => {
 harness.get('/runner/__test/hub/:runnerId', async (c) => {
   const hub = c.env.RUNNER_HUB.get(c.env.RUNNER_HUB.idFromName(c.req.param('runnerId')));
   return c.json(await hub.status());
-});
-
-harness.get('/runner/__test/hub/:runnerId/assignment/:id', async (c) => {
-  const hub = c.env.RUNNER_HUB.get(c.env.RUNNER_HUB.idFromName(c.req.param('runnerId')));
-  return c.json({
-    assignment: await hub.assignment(c.req.param('id')),
-    output: await hub.output(c.req.param('id')),
-  });
 });
 
 harness.get('/tunnel/:sessionId', (c) => {
