@@ -35,24 +35,29 @@ where
             }
         }
     });
-    while let Some(msg) = rx.recv().await {
+    let mut outbound = outbound;
+    loop {
+        let msg = tokio::select! {
+            _ = &mut outbound => return,
+            msg = rx.recv() => msg,
+        };
         match msg {
-            Inbound::Data(b) => {
+            Some(Inbound::Data(b)) => {
                 if let Err(e) = writer.write_all(&b).await {
                     tx.reset(code::CANCEL, &format!("socket write: {e}"));
-                    break;
+                    outbound.abort();
+                    return;
                 }
                 tx.consumed(b.len());
             }
-            Inbound::Fin => {
+            Some(Inbound::Fin) => {
                 let _ = writer.shutdown().await;
             }
-            Inbound::Reset { .. } => {
+            Some(Inbound::Reset { .. }) | None => {
                 outbound.abort();
                 return;
             }
-            _ => {}
+            Some(_) => {}
         }
     }
-    let _ = outbound.await;
 }
