@@ -56,7 +56,10 @@ impl ChildEnv {
     ) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(args).env_clear();
-        cmd.env("HOME", &self.home).env("USER", &self.user).env("LOGNAME", &self.user).env("SHELL", &self.shell);
+        cmd.env("HOME", &self.home)
+            .env("USER", &self.user)
+            .env("LOGNAME", &self.user)
+            .env("SHELL", &self.shell);
         cmd.env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         cmd.envs(&self.env).envs(extra);
         let dir = cwd.map(PathBuf::from).unwrap_or_else(|| self.home.clone());
@@ -71,7 +74,9 @@ impl ChildEnv {
 
 /// Signal a whole process group (negative pid), ignoring "already gone".
 pub fn signal_group(pgid: u32, signal: i32) {
-    let Ok(pgid) = i32::try_from(pgid) else { return };
+    let Ok(pgid) = i32::try_from(pgid) else {
+        return;
+    };
     if let Ok(sig) = nix::sys::signal::Signal::try_from(signal) {
         let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), sig);
     }

@@ -66,9 +66,7 @@ impl Kind {
         }
     }
     pub fn from_name(name: &str) -> Option<Kind> {
-        [Kind::Pty, Kind::Exec, Kind::Http, Kind::Port, Kind::Sign]
-            .into_iter()
-            .find(|k| k.name() == name)
+        [Kind::Pty, Kind::Exec, Kind::Http, Kind::Port, Kind::Sign].into_iter().find(|k| k.name() == name)
     }
     /// Streams whose process outlives a dropped connection (PROTOCOL.md §4).
     pub fn resumable(self) -> bool {
@@ -211,9 +209,7 @@ fn json_object(payload: &[u8]) -> Result<JsonObject, DecodeError> {
 }
 
 fn fixed<const N: usize>(payload: &[u8]) -> Result<[u8; N], DecodeError> {
-    payload
-        .try_into()
-        .or_else(|_| err(ErrorCode::BadPayload, format!("payload must be {N} bytes")))
+    payload.try_into().or_else(|_| err(ErrorCode::BadPayload, format!("payload must be {N} bytes")))
 }
 
 fn coded(payload: &[u8]) -> Result<(u16, String), DecodeError> {
@@ -320,7 +316,9 @@ pub fn encode(frame: &Frame) -> Result<Vec<u8>, EncodeError> {
             out
         }
         Body::Data(b) => b.to_vec(),
-        Body::Window(0) => return Err(DecodeError { code: ErrorCode::BadPayload, message: "window 0".into() }.into()),
+        Body::Window(0) => {
+            return Err(DecodeError { code: ErrorCode::BadPayload, message: "window 0".into() }.into())
+        }
         Body::Window(c) => c.to_be_bytes().to_vec(),
         Body::Resize { cols, rows } => [cols.to_be_bytes(), rows.to_be_bytes()].concat(),
         Body::Signal(s) if !(1..=64).contains(s) => {

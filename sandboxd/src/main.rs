@@ -40,13 +40,14 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("sandboxd: runtime: {e}");
-                    return ExitCode::from(1);
-                }
-            };
+            let runtime =
+                match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("sandboxd: runtime: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
             match runtime.block_on(daemon::run(input)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -149,7 +149,9 @@ pub async fn serve(io: StreamIo, meta: JsonObject, child_env: Arc<ChildEnv>) {
 async fn read_output(master: Arc<AsyncFd<OwnedFd>>, tx: StreamTx) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let Ok(mut guard) = master.readable().await else { return };
+        let Ok(mut guard) = master.readable().await else {
+            return;
+        };
         match guard.try_io(|fd| nix::unistd::read(fd.get_ref(), &mut buf).map_err(std::io::Error::from)) {
             Ok(Ok(0)) | Ok(Err(_)) => return, // EIO: every slave fd is closed
             Ok(Ok(n)) => {

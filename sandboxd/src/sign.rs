@@ -57,7 +57,8 @@ async fn handle(read: tokio::net::unix::OwnedReadHalf, mux: &Mux) -> Result<Vec<
     let req: Request = serde_json::from_str(&line).map_err(|e| format!("bad request: {e}"))?;
     let mut payload = Vec::new();
     reader.read_to_end(&mut payload).await.map_err(|e| e.to_string())?;
-    let mut meta: JsonObject = json!({ "namespace": req.namespace, "format": "ssh" }).as_object().cloned().unwrap_or_default();
+    let mut meta: JsonObject =
+        json!({ "namespace": req.namespace, "format": "ssh" }).as_object().cloned().unwrap_or_default();
     if let Some(k) = req.public_key {
         meta.insert("publicKey".into(), k.into());
     }
@@ -79,7 +80,9 @@ async fn handle(read: tokio::net::unix::OwnedReadHalf, mux: &Mux) -> Result<Vec<
                     }
                 }
                 Inbound::Fin => return Ok(signature),
-                Inbound::Reset { code, message } => return Err(format!("the gateway refused ({code}): {message}")),
+                Inbound::Reset { code, message } => {
+                    return Err(format!("the gateway refused ({code}): {message}"))
+                }
                 _ => {}
             }
         }
@@ -89,9 +92,15 @@ async fn handle(read: tokio::net::unix::OwnedReadHalf, mux: &Mux) -> Result<Vec<
 }
 
 /// Client side, used by `airlock-sign` (blocking, no runtime).
-pub fn request_signature(socket: &std::path::Path, namespace: &str, public_key: Option<&str>, payload: &[u8]) -> Result<Vec<u8>, String> {
+pub fn request_signature(
+    socket: &std::path::Path,
+    namespace: &str,
+    public_key: Option<&str>,
+    payload: &[u8],
+) -> Result<Vec<u8>, String> {
     use std::io::{Read, Write};
-    let mut conn = std::os::unix::net::UnixStream::connect(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
+    let mut conn =
+        std::os::unix::net::UnixStream::connect(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
     conn.set_read_timeout(Some(SIGN_TIMEOUT + Duration::from_secs(5))).map_err(|e| e.to_string())?;
     let header = json!({ "namespace": namespace, "publicKey": public_key });
     conn.write_all(format!("{header}\n").as_bytes()).map_err(|e| e.to_string())?;
@@ -104,4 +113,3 @@ pub fn request_signature(socket: &std::path::Path, namespace: &str, public_key: 
         None => Err(String::from_utf8_lossy(&reply).trim().to_owned()),
     }
 }
-

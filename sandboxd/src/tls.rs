@@ -3,8 +3,8 @@
 //! cached (rcgen + rustls with the ring provider).
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -47,7 +47,8 @@ impl Authority {
         dn.push(DnType::CommonName, format!("Airlock sandbox CA {label}"));
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let cert = params.self_signed(&key)?;
         Ok(Authority {
             cert_pem: cert.pem(),
@@ -90,7 +91,10 @@ impl Authority {
     }
 
     /// A server config presenting leaves for the client's SNI, or `fallback_host` without SNI.
-    pub fn server_config(self: &Arc<Self>, fallback_host: &str) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    pub fn server_config(
+        self: &Arc<Self>,
+        fallback_host: &str,
+    ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         let resolver = LeafResolver { authority: self.clone(), fallback: fallback_host.to_owned() };
         let mut config = rustls::ServerConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()?
@@ -143,7 +147,8 @@ fn write_public(path: &Path, pem: &str) -> Result<(), TlsError> {
         std::fs::create_dir_all(dir).map_err(|e| TlsError::Io(dir.into(), e))?;
     }
     std::fs::write(path, pem).map_err(|e| TlsError::Io(path.into(), e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(|e| TlsError::Io(path.into(), e))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| TlsError::Io(path.into(), e))
 }
 
 /// Install the CA certificate (public part only) where the sandbox's clients will trust it.
@@ -152,9 +157,8 @@ pub fn install(authority: &Authority, paths: &TrustPaths) -> Result<(), TlsError
     if let Some(system) = &paths.system_cert {
         write_public(system, authority.cert_pem())?;
         if let Some(update) = paths.update_command.as_ref().filter(|p| p.exists()) {
-            let out = std::process::Command::new(update)
-                .output()
-                .map_err(|e| TlsError::Io(update.clone(), e))?;
+            let out =
+                std::process::Command::new(update).output().map_err(|e| TlsError::Io(update.clone(), e))?;
             if !out.status.success() {
                 return Err(TlsError::Update(String::from_utf8_lossy(&out.stderr).into_owned()));
             }

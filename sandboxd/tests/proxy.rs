@@ -71,7 +71,8 @@ async fn curl_https_downloads_are_byte_exact_from_1kb_to_100mb() {
         let file = dir.path().join(format!("{len}.bin"));
         let url = format!("https://{HOST}/bytes/{len}");
         let f = file.display().to_string();
-        run(&curl, &["-sS", "--fail", "--proxy", &proxy, "--cacert", &ca, "-o", &f, &url], &[], dir.path()).await;
+        run(&curl, &["-sS", "--fail", "--proxy", &proxy, "--cacert", &ca, "-o", &f, &url], &[], dir.path())
+            .await;
         assert_pattern(&file, len);
     }
 }
@@ -86,8 +87,19 @@ async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let out = run(
         &curl,
-        &["-sS", "--fail", "-v", "--proxy", &proxy, "-o", &a.display().to_string(), &format!("http://{HOST}/bytes/1000"),
-          "-o", &b.display().to_string(), &format!("http://{HOST}/chunked/3000000")],
+        &[
+            "-sS",
+            "--fail",
+            "-v",
+            "--proxy",
+            &proxy,
+            "-o",
+            &a.display().to_string(),
+            &format!("http://{HOST}/bytes/1000"),
+            "-o",
+            &b.display().to_string(),
+            &format!("http://{HOST}/chunked/3000000"),
+        ],
         &[],
         dir.path(),
     )
@@ -96,15 +108,33 @@ async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
     assert_pattern(&b, 3_000_000);
     let verbose = String::from_utf8_lossy(&out.stderr);
     assert!(verbose.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{verbose}");
-    assert!(verbose.contains("Re-using existing connection") || verbose.contains("Reusing existing"), "{verbose}");
+    assert!(
+        verbose.contains("Re-using existing connection") || verbose.contains("Reusing existing"),
+        "{verbose}"
+    );
     // A 5 MB chunked upload over HTTPS is echoed byte for byte.
     let upload = dir.path().join("upload");
     std::fs::write(&upload, pattern_bytes(7, 5_000_000)).expect("write");
     let echoed = dir.path().join("echoed");
     let out = run(
         &curl,
-        &["-sS", "--fail", "-D", "-", "--proxy", &proxy, "--cacert", &ca, "-H", "Transfer-Encoding: chunked",
-          "--data-binary", &format!("@{}", upload.display()), "-o", &echoed.display().to_string(), &format!("https://{HOST}/echo")],
+        &[
+            "-sS",
+            "--fail",
+            "-D",
+            "-",
+            "--proxy",
+            &proxy,
+            "--cacert",
+            &ca,
+            "-H",
+            "Transfer-Encoding: chunked",
+            "--data-binary",
+            &format!("@{}", upload.display()),
+            "-o",
+            &echoed.display().to_string(),
+            &format!("https://{HOST}/echo"),
+        ],
         &[],
         dir.path(),
     )
@@ -114,18 +144,31 @@ async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
     assert!(head.contains(r#""method":"POST""#) && head.contains(r#""scheme":"https""#), "{head}");
     assert!(head.contains(&format!(r#""authority":"{HOST}""#)), "{head}");
     // A request the gateway denies comes back as its 403, not as a proxy error.
-    let out = run(&curl, &["-sS", "-w", "%{http_code}", "--proxy", &proxy, "--cacert", &ca, &format!("https://{HOST}/nope")], &[], dir.path()).await;
+    let out = run(
+        &curl,
+        &["-sS", "-w", "%{http_code}", "--proxy", &proxy, "--cacert", &ca, &format!("https://{HOST}/nope")],
+        &[],
+        dir.path(),
+    )
+    .await;
     assert_eq!(String::from_utf8_lossy(&out.stdout), "denied by the test gateway: no route\n403");
 }
 
 #[tokio::test]
 async fn git_clones_over_smart_http_through_the_proxy() {
-    let Some(git) = support::find_program("git", None) else { return eprintln!("SKIP: git is not installed") };
+    let Some(git) = support::find_program("git", None) else {
+        return eprintln!("SKIP: git is not installed");
+    };
     let root = tempfile::tempdir().expect("tempdir");
     let work = root.path().join("work");
     std::fs::create_dir_all(&work).expect("mkdir");
     let no_env: &[(&str, String)] = &[];
-    let ident = [("GIT_AUTHOR_NAME", "t".to_owned()), ("GIT_AUTHOR_EMAIL", "t@e".into()), ("GIT_COMMITTER_NAME", "t".into()), ("GIT_COMMITTER_EMAIL", "t@e".into())];
+    let ident = [
+        ("GIT_AUTHOR_NAME", "t".to_owned()),
+        ("GIT_AUTHOR_EMAIL", "t@e".into()),
+        ("GIT_COMMITTER_NAME", "t".into()),
+        ("GIT_COMMITTER_EMAIL", "t@e".into()),
+    ];
     run(&git, &["init", "-q", "-b", "main"], no_env, &work).await;
     std::fs::write(work.join("README.md"), "hello through the tunnel\n").expect("write");
     std::fs::write(work.join("big.bin"), pattern_bytes(0, 3_000_000)).expect("write");
@@ -137,7 +180,10 @@ async fn git_clones_over_smart_http_through_the_proxy() {
     let env = proxy_env(&sb);
     run(&git, &["clone", "-q", &format!("https://{HOST}/git/repo.git"), "clone"], &env, dir.path()).await;
     let cloned = dir.path().join("clone");
-    assert_eq!(std::fs::read_to_string(cloned.join("README.md")).expect("read"), "hello through the tunnel\n");
+    assert_eq!(
+        std::fs::read_to_string(cloned.join("README.md")).expect("read"),
+        "hello through the tunnel\n"
+    );
     assert_pattern(&cloned.join("big.bin"), 3_000_000);
     let log = run(&git, &["log", "--format=%s"], &env, &cloned).await;
     assert_eq!(String::from_utf8_lossy(&log.stdout), "first\n");
@@ -193,12 +239,14 @@ async fn websocket_upgrades_are_spliced_through_the_tunnel() {
     let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(tcp, Role::Client, None).await;
     for text in ["hello", "through", "the tunnel"] {
         ws.send(Message::text(text)).await.expect("send");
-        let echoed = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("echo in time");
+        let echoed =
+            tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("echo in time");
         assert_eq!(echoed.expect("message").expect("ok"), Message::text(text));
     }
     let big = vec![42u8; 300_000];
     ws.send(Message::binary(big.clone())).await.expect("send big");
-    let echoed = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("echo in time");
+    let echoed =
+        tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("echo in time");
     assert_eq!(echoed.expect("message").expect("ok"), Message::binary(big));
 }
 

@@ -20,7 +20,10 @@ async fn exec_reports_output_streams_and_exit_code_over_tcp() {
 #[tokio::test]
 async fn exec_over_the_unix_socket_gets_stdin_and_the_sandbox_env() {
     let (gw, _sb, _d) = support::connected(Upstream::default(), true).await;
-    let id = gw.open(Kind::Exec, json!({"command": ["sh", "-c", "cat; echo \"$HTTPS_PROXY $NODE_USE_ENV_PROXY $AIRLOCK_TEST\""]}));
+    let id = gw.open(
+        Kind::Exec,
+        json!({"command": ["sh", "-c", "cat; echo \"$HTTPS_PROXY $NODE_USE_ENV_PROXY $AIRLOCK_TEST\""]}),
+    );
     gw.send(id, b"from stdin\n", true).await;
     assert_eq!(gw.wait_exit(id).await, (0, 0, false));
     let out = gw.stream(id, |s| String::from_utf8_lossy(&s.stdout).into_owned());
@@ -94,9 +97,13 @@ async fn reconnect_resumes_a_pty_and_delivers_output_produced_while_disconnected
 #[tokio::test]
 async fn a_spent_bootstrap_token_is_rejected() {
     let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(gw.url.as_str()).expect("req");
+    let mut req =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(gw.url.as_str())
+            .expect("req");
     req.headers_mut().insert("authorization", format!("Bearer {}", support::BOOTSTRAP).parse().expect("hv"));
-    let tcp = tokio::net::TcpStream::connect(gw.url.trim_start_matches("ws://").trim_end_matches("/tunnel")).await.expect("tcp");
+    let tcp = tokio::net::TcpStream::connect(gw.url.trim_start_matches("ws://").trim_end_matches("/tunnel"))
+        .await
+        .expect("tcp");
     match tokio_tungstenite::client_async(req, tcp).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
         other => panic!("expected 401, got {:?}", other.map(|_| ())),

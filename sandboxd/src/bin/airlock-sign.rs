@@ -56,13 +56,16 @@ fn sign(args: &[String]) -> ExitCode {
             other => files.push(other.to_owned()),
         }
     }
-    let Some(namespace) = namespace else { return fail("-n NAMESPACE is required") };
+    let Some(namespace) = namespace else {
+        return fail("-n NAMESPACE is required");
+    };
     // The key file names which key to use: pass its public half along, never a private key.
     let public_key = keyfile
         .and_then(|k| std::fs::read_to_string(k).ok())
         .map(|k| k.trim().to_owned())
         .filter(|k| k.starts_with("ssh-") || k.starts_with("ecdsa-") || k.starts_with("sk-"));
-    let socket = std::env::var_os("AIRLOCK_SIGN_SOCKET").map(PathBuf::from).unwrap_or_else(|| DEFAULT_SOCKET.into());
+    let socket =
+        std::env::var_os("AIRLOCK_SIGN_SOCKET").map(PathBuf::from).unwrap_or_else(|| DEFAULT_SOCKET.into());
     if files.is_empty() {
         let mut data = Vec::new();
         if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut data) {

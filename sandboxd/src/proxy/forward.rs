@@ -51,9 +51,12 @@ fn header_list(headers: &HeaderMap, keep_upgrade: bool) -> Value {
 }
 
 fn parse_headers(value: Option<&Value>, into: &mut HeaderMap, skip_hop_by_hop: bool) {
-    let Some(list) = value.and_then(Value::as_array) else { return };
+    let Some(list) = value.and_then(Value::as_array) else {
+        return;
+    };
     for pair in list {
-        let (Some(n), Some(v)) = (pair.get(0).and_then(Value::as_str), pair.get(1).and_then(Value::as_str)) else {
+        let (Some(n), Some(v)) = (pair.get(0).and_then(Value::as_str), pair.get(1).and_then(Value::as_str))
+        else {
             continue;
         };
         let lower = n.to_ascii_lowercase();
@@ -66,7 +69,12 @@ fn parse_headers(value: Option<&Value>, into: &mut HeaderMap, skip_hop_by_hop: b
     }
 }
 
-pub async fn forward(mut req: Request<Incoming>, scheme: &str, authority: String, proxy: &Proxy) -> Response<Body> {
+pub async fn forward(
+    mut req: Request<Incoming>,
+    scheme: &str,
+    authority: String,
+    proxy: &Proxy,
+) -> Response<Body> {
     let upgrade = req.headers().contains_key(hyper::header::UPGRADE);
     let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let meta = json!({
@@ -86,16 +94,15 @@ pub async fn forward(mut req: Request<Incoming>, scheme: &str, authority: String
     if !upgrade {
         tokio::spawn(send_request_body(req.into_body(), tx.clone()));
     }
-    let head = loop {
-        match rx.recv().await {
-            Some(Inbound::Head(h)) => break h,
-            Some(Inbound::Reset { code, message }) => {
-                return text(StatusCode::BAD_GATEWAY, format!("sandboxd: gateway reset the request ({code}): {message}\n"));
-            }
-            Some(_) | None => {
-                tx.reset(code::PROTOCOL_ERROR, "expected HEAD");
-                return text(StatusCode::BAD_GATEWAY, "sandboxd: the gateway sent no response head\n");
-            }
+    let head = match rx.recv().await {
+        Some(Inbound::Head(h)) => h,
+        Some(Inbound::Reset { code, message }) => {
+            let message = format!("sandboxd: gateway reset the request ({code}): {message}\n");
+            return text(StatusCode::BAD_GATEWAY, message);
+        }
+        Some(_) | None => {
+            tx.reset(code::PROTOCOL_ERROR, "expected HEAD");
+            return text(StatusCode::BAD_GATEWAY, "sandboxd: the gateway sent no response head\n");
         }
     };
     let status = head.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok());
@@ -126,7 +133,8 @@ pub async fn forward(mut req: Request<Incoming>, scheme: &str, authority: String
     }
     let (body_tx, body_rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(2);
     tokio::spawn(relay_response_body(rx, tx, body_tx));
-    let stream = futures_util::stream::unfold(body_rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
+    let stream =
+        futures_util::stream::unfold(body_rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     let body = BodyExt::boxed(StreamBody::new(stream));
     builder.body(body).unwrap_or_else(|_| text(StatusCode::BAD_GATEWAY, "sandboxd: bad response head\n"))
 }

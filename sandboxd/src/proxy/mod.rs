@@ -27,7 +27,12 @@ pub struct Proxy {
 pub fn text(status: StatusCode, message: impl Into<String>) -> Response<Body> {
     let mut resp = Response::new(Full::new(Bytes::from(message.into())).map_err(|e| match e {}).boxed());
     *resp.status_mut() = status;
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, "text/plain; charset=utf-8".parse().unwrap_or_else(|_| hyper::header::HeaderValue::from_static("text/plain")));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        "text/plain; charset=utf-8"
+            .parse()
+            .unwrap_or_else(|_| hyper::header::HeaderValue::from_static("text/plain")),
+    );
     resp
 }
 
@@ -93,7 +98,8 @@ fn health(proxy: &Proxy) -> Response<Body> {
         "tunnel": { "connected": proxy.mux.is_connected(), "streams": proxy.mux.stream_count() },
     });
     let mut resp = text(StatusCode::OK, body.to_string());
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
     resp
 }
 

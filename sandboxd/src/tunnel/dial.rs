@@ -70,7 +70,8 @@ pub async fn dial(target: &Target, token: &str, tls: &Arc<rustls::ClientConfig>)
         }
     };
     let mut request = url.as_str().into_client_request().map_err(|e| DialError::BadUrl(e.to_string()))?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| DialError::Handshake(e.to_string()))?;
+    let bearer =
+        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| DialError::Handshake(e.to_string()))?;
     request.headers_mut().insert("authorization", bearer);
     match tokio_tungstenite::client_async_with_config(request, io, Some(ws_config())).await {
         Ok((ws, _)) => Ok(ws),

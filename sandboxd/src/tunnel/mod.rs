@@ -36,7 +36,12 @@ pub struct TunnelConfig {
 }
 
 impl TunnelConfig {
-    pub fn new(target: Target, session_id: String, bootstrap_token: String, tls: Arc<rustls::ClientConfig>) -> Self {
+    pub fn new(
+        target: Target,
+        session_id: String,
+        bootstrap_token: String,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Self {
         TunnelConfig {
             target,
             session_id,
@@ -133,7 +138,13 @@ fn encode(frame: &Frame) -> Option<Message> {
     }
 }
 
-async fn session(cfg: &TunnelConfig, mux: &Mux, ws: dial::Ws, token: &mut String, attempt: &mut u32) -> Ended {
+async fn session(
+    cfg: &TunnelConfig,
+    mux: &Mux,
+    ws: dial::Ws,
+    token: &mut String,
+    attempt: &mut u32,
+) -> Ended {
     let (mut sink, mut source) = ws.split();
     let hello = json!({
         "versions": [PROTOCOL_VERSION],
@@ -142,7 +153,9 @@ async fn session(cfg: &TunnelConfig, mux: &Mux, ws: dial::Ws, token: &mut String
         "streams": mux.hello_streams(),
     });
     let hello = Frame::new(0, Body::Hello(hello.as_object().cloned().unwrap_or_default()));
-    let Some(msg) = encode(&hello) else { return Ended::Lost("HELLO does not encode".into()) };
+    let Some(msg) = encode(&hello) else {
+        return Ended::Lost("HELLO does not encode".into());
+    };
     if let Err(e) = sink.send(msg).await {
         return Ended::Lost(format!("send HELLO: {e}"));
     }
@@ -157,7 +170,9 @@ async fn session(cfg: &TunnelConfig, mux: &Mux, ws: dial::Ws, token: &mut String
             Err(e) => return close(sink, code::PROTOCOL_ERROR, &format!("bad WELCOME: {e}")).await,
         },
         Ok(Frame { body: Body::Close { code: code::SESSION_ENDED, .. }, .. }) => return Ended::SessionEnded,
-        Ok(other) => return close(sink, code::PROTOCOL_ERROR, &format!("expected WELCOME, got {other:?}")).await,
+        Ok(other) => {
+            return close(sink, code::PROTOCOL_ERROR, &format!("expected WELCOME, got {other:?}")).await
+        }
         Err(e) => return close(sink, e.close_code(), &e.to_string()).await,
     };
     if welcome.version != PROTOCOL_VERSION {
@@ -241,7 +256,9 @@ async fn read_loop(
             Body::Close { code, message } => {
                 return (Ended::Lost(format!("gateway closed ({code}): {message}")), None);
             }
-            Body::Hello(_) | Body::Welcome(_) => return violation(code::PROTOCOL_ERROR, "unexpected handshake"),
+            Body::Hello(_) | Body::Welcome(_) => {
+                return violation(code::PROTOCOL_ERROR, "unexpected handshake")
+            }
             _ => {
                 if let Err((c, m)) = mux.on_frame(frame) {
                     return violation(c, &m);

@@ -1,7 +1,7 @@
 //! The stream table shared by the connection and the stream handlers. It outlives connections:
 //! resumable streams keep their buffers across reconnects (PROTOCOL.md §4–§5).
 
-use super::stream::{Inbound, StreamShared};
+use super::stream::{Inbound, Push, StreamShared};
 use crate::codec::{code, Body, Frame, JsonObject, Kind, FIN};
 use bytes::Bytes;
 use serde_json::json;
@@ -208,7 +208,8 @@ impl Mux {
     pub fn on_frame(&self, frame: Frame) -> Result<(), (u16, String)> {
         let id = frame.stream;
         if let Body::Open { kind, meta } = frame.body {
-            return Ok(self.on_open(id, kind, meta, frame.flags & FIN != 0));
+            self.on_open(id, kind, meta, frame.flags & FIN != 0);
+            return Ok(());
         }
         let Some(s) = self.get(id) else {
             return Ok(()); // raced with a reset, or already finished: ignore (§5)
@@ -306,9 +307,9 @@ impl StreamTx {
             tokio::pin!(space);
             space.as_mut().enable();
             match self.stream.try_push(&data, stderr) {
-                Ok(true) => return Ok(()),
-                Ok(false) => space.await,
-                Err(()) => return Err(StreamClosed),
+                Push::Queued => return Ok(()),
+                Push::Full => space.await,
+                Push::Closed => return Err(StreamClosed),
             }
         }
     }

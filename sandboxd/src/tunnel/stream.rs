@@ -1,7 +1,7 @@
 //! One stream's state: the outbound buffer (with resume offsets and credits) and the inbound
 //! allowance. Pure bookkeeping under a mutex; the mux decides when to call what.
 
-use crate::codec::{Body, Frame, Kind, FIN, STDERR};
+use crate::codec::{Body, Frame, Kind, STDERR};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +22,13 @@ pub enum Inbound {
     Resize { cols: u16, rows: u16 },
     Signal(u8),
     Reset { code: u16, message: String },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Push {
+    Queued,
+    Full,
+    Closed,
 }
 
 pub(crate) struct Out {
@@ -81,7 +88,14 @@ impl StreamShared {
             allowance: i64::from(window),
             remote_fin: false,
         };
-        let s = StreamShared { id, kind, out: Mutex::new(out), pump: Notify::new(), space: Notify::new(), inbound };
+        let s = StreamShared {
+            id,
+            kind,
+            out: Mutex::new(out),
+            pump: Notify::new(),
+            space: Notify::new(),
+            inbound,
+        };
         (Arc::new(s), rx)
     }
 
@@ -98,17 +112,17 @@ impl StreamShared {
         }
     }
 
-    /// Try to append output. `Ok(true)` appended, `Ok(false)` full (wait on `space`), `Err` closed.
-    pub fn try_push(&self, data: &Bytes, stderr: bool) -> Result<bool, ()> {
+    /// Try to append output; on `Full`, wait on `space` and retry.
+    pub fn try_push(&self, data: &Bytes, stderr: bool) -> Push {
         let cap = self.cap();
         let mut o = self.lock();
         if o.closed || o.terminal.is_some() {
-            return Err(());
+            return Push::Closed;
         }
         let held = o.produced - o.base;
         let may_drop = self.kind.resumable() && !o.connected;
         if held >= cap && !may_drop {
-            return Ok(false);
+            return Push::Full;
         }
         let at = o.produced;
         o.segs.push_back((at, data.clone(), stderr));
@@ -118,7 +132,7 @@ impl StreamShared {
         }
         drop(o);
         self.pump.notify_one();
-        Ok(true)
+        Push::Queued
     }
 
     /// Queue the stream's last frame (sent after all data): EXIT, TRAILERS or an empty FIN.
@@ -226,7 +240,9 @@ impl Out {
     fn drop_oldest_over(&mut self, cap: u64) {
         while self.produced - self.base > cap {
             let excess = self.produced - self.base - cap;
-            let Some((at, b, stderr)) = self.segs.pop_front() else { break };
+            let Some((at, b, stderr)) = self.segs.pop_front() else {
+                break;
+            };
             let len = b.len() as u64;
             let skip_in_seg = self.base - at;
             let avail = len - skip_in_seg;
@@ -242,9 +258,4 @@ impl Out {
             self.sent = self.base;
         }
     }
-}
-
-/// Flags for a data frame that also ends the stream.
-pub fn fin_flags(stderr: bool) -> u8 {
-    FIN | if stderr { STDERR } else { 0 }
 }

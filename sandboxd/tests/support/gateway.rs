@@ -140,7 +140,12 @@ impl Inner {
 }
 
 impl TestGateway {
-    pub async fn start(session_id: &str, bootstrap: &str, upstream: upstream::Upstream, dir: &std::path::Path) -> TestGateway {
+    pub async fn start(
+        session_id: &str,
+        bootstrap: &str,
+        upstream: upstream::Upstream,
+        dir: &std::path::Path,
+    ) -> TestGateway {
         let mut state = State { next_id: 2, ..State::default() };
         state.valid_tokens.insert(bootstrap.to_owned());
         let inner = Arc::new(Inner {
@@ -196,7 +201,10 @@ impl TestGateway {
     }
 
     pub async fn wait_connected(&self, welcomes: u32) {
-        self.wait_for("a connection", |s| (s.welcomes >= welcomes && s.writer.is_some() && s.pings_seen >= welcomes).then_some(())).await;
+        self.wait_for("a connection", |s| {
+            (s.welcomes >= welcomes && s.writer.is_some() && s.pings_seen >= welcomes).then_some(())
+        })
+        .await;
     }
 
     pub fn open(&self, kind: Kind, meta: Value) -> u32 {
@@ -226,7 +234,11 @@ impl TestGateway {
             let mut st = self.inner.lock();
             let s = st.streams.get_mut(&id).expect("stream");
             s.stalled = stalled;
-            if stalled { 0 } else { std::mem::take(&mut s.owed) }
+            if stalled {
+                0
+            } else {
+                std::mem::take(&mut s.owed)
+            }
         };
         self.inner.credit(id, owed as usize);
     }
@@ -262,6 +274,8 @@ fn check_token(inner: &Inner, req: &Request) -> Option<String> {
     inner.lock().valid_tokens.contains(&token).then_some(token)
 }
 
+// The callback's signature is tungstenite's; its error type is what it is.
+#[allow(clippy::result_large_err)]
 async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(socket: S, inner: Arc<Inner>) {
     let mut used = None;
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
@@ -277,13 +291,23 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(socket: 
             }
         }
     };
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(socket, callback, Some(sandboxd::tunnel::dial::ws_config())).await else {
+    let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(
+        socket,
+        callback,
+        Some(sandboxd::tunnel::dial::ws_config()),
+    )
+    .await
+    else {
         return;
     };
     let Some(used) = used else { return };
     let (mut sink, mut source) = ws.split();
-    let Some(Ok(Message::Binary(b))) = source.next().await else { return };
-    let Ok(Frame { body: Body::Hello(hello), .. }) = codec::decode(&b) else { return };
+    let Some(Ok(Message::Binary(b))) = source.next().await else {
+        return;
+    };
+    let Ok(Frame { body: Body::Hello(hello), .. }) = codec::decode(&b) else {
+        return;
+    };
     let kill = Arc::new(Notify::new());
     let (tx, mut rx) = mpsc::unbounded_channel::<Frame>();
     let welcome = {
@@ -314,7 +338,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(socket: 
     inner.changed.notify_waiters();
     let writer = tokio::spawn(async move {
         while let Some(f) = rx.recv().await {
-            let Ok(bytes) = codec::encode(&f) else { continue };
+            let Ok(bytes) = codec::encode(&f) else {
+                continue;
+            };
             if sink.send(Message::Binary(bytes.into())).await.is_err() {
                 return;
             }
@@ -326,7 +352,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(socket: 
             _ = kill.notified() => break,
             m = source.next() => m,
         };
-        let Some(Ok(Message::Binary(b))) = msg else { break };
+        let Some(Ok(Message::Binary(b))) = msg else {
+            break;
+        };
         let Ok(frame) = codec::decode(&b) else { break };
         if !confirmed {
             confirmed = true;
@@ -354,15 +382,21 @@ fn on_frame(inner: &Arc<Inner>, frame: Frame) {
         }
         Body::Open { kind, meta } => {
             let (htx, hrx) = mpsc::unbounded_channel();
-            inner.lock().streams.insert(id, GwStream { kind: Some(kind), credit: WINDOW, handler: Some(htx), ..GwStream::default() });
+            inner.lock().streams.insert(
+                id,
+                GwStream { kind: Some(kind), credit: WINDOW, handler: Some(htx), ..GwStream::default() },
+            );
             if fin {
-                let _ = inner.lock().streams.get(&id).and_then(|s| s.handler.clone()).map(|h| h.send(GwIn::Fin));
+                let _ =
+                    inner.lock().streams.get(&id).and_then(|s| s.handler.clone()).map(|h| h.send(GwIn::Fin));
             }
             tokio::spawn(upstream::serve(inner.clone(), id, kind, meta, hrx));
         }
         Body::Data(b) => {
             let mut st = inner.lock();
-            let Some(s) = st.streams.get_mut(&id) else { return };
+            let Some(s) = st.streams.get_mut(&id) else {
+                return;
+            };
             s.received += b.len() as u64;
             if let Some(h) = &s.handler {
                 let _ = h.send(GwIn::Data(b.to_vec()));
@@ -371,7 +405,11 @@ fn on_frame(inner: &Arc<Inner>, frame: Frame) {
                 }
                 return;
             }
-            if frame.flags & STDERR != 0 { s.stderr.extend_from_slice(&b) } else { s.stdout.extend_from_slice(&b) }
+            if frame.flags & STDERR != 0 {
+                s.stderr.extend_from_slice(&b)
+            } else {
+                s.stdout.extend_from_slice(&b)
+            }
             let n = b.len();
             if s.stalled {
                 s.owed += n as u64;

@@ -80,7 +80,10 @@ pub async fn sandboxd(gw: &TestGateway, opts: Options) -> Sandbox {
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     let mut reader = BufReader::new(stdout);
-    tokio::time::timeout(Duration::from_secs(20), reader.read_line(&mut line)).await.expect("sandboxd ready in time").expect("read");
+    tokio::time::timeout(Duration::from_secs(20), reader.read_line(&mut line))
+        .await
+        .expect("sandboxd ready in time")
+        .expect("read");
     let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?}: {e}"));
     Sandbox {
         child,
@@ -92,7 +95,10 @@ pub async fn sandboxd(gw: &TestGateway, opts: Options) -> Sandbox {
 }
 
 /// Gateway + sandboxd, connected.
-pub async fn connected(upstream: upstream::Upstream, unix: bool) -> (TestGateway, Sandbox, tempfile::TempDir) {
+pub async fn connected(
+    upstream: upstream::Upstream,
+    unix: bool,
+) -> (TestGateway, Sandbox, tempfile::TempDir) {
     let (gw, gdir) = gateway(upstream).await;
     let sb = sandboxd(&gw, Options { unix }).await;
     gw.wait_connected(1).await;

@@ -30,7 +30,11 @@ pub fn pattern_bytes(from: u64, len: usize) -> Vec<u8> {
     (from..from + len as u64).map(pattern).collect()
 }
 
-async fn collect(inner: &Inner, id: u32, rx: &mut mpsc::UnboundedReceiver<GwIn>) -> Option<(Vec<u8>, Option<JsonObject>)> {
+async fn collect(
+    inner: &Inner,
+    id: u32,
+    rx: &mut mpsc::UnboundedReceiver<GwIn>,
+) -> Option<(Vec<u8>, Option<JsonObject>)> {
     let mut body = Vec::new();
     while let Some(m) = rx.recv().await {
         match m {
@@ -52,7 +56,13 @@ fn header(meta: &JsonObject, name: &str) -> Option<String> {
     })
 }
 
-pub async fn serve(inner: Arc<Inner>, id: u32, kind: Kind, meta: JsonObject, mut rx: mpsc::UnboundedReceiver<GwIn>) {
+pub async fn serve(
+    inner: Arc<Inner>,
+    id: u32,
+    kind: Kind,
+    meta: JsonObject,
+    mut rx: mpsc::UnboundedReceiver<GwIn>,
+) {
     if kind == Kind::Sign {
         return sign(inner, id, meta, rx).await;
     }
@@ -60,11 +70,18 @@ pub async fn serve(inner: Arc<Inner>, id: u32, kind: Kind, meta: JsonObject, mut
     if path == "/ws" {
         return websocket(inner, id, meta, rx).await;
     }
-    let Some((body, trailers)) = collect(&inner, id, &mut rx).await else { return };
+    let Some((body, trailers)) = collect(&inner, id, &mut rx).await else {
+        return;
+    };
     let h = |n: &str, v: &str| (n.to_owned(), v.to_owned());
     let result = if let Some(n) = path.strip_prefix("/bytes/") {
         let n: u64 = n.parse().unwrap_or(0);
-        inner.send_head(id, 200, vec![h("content-length", &n.to_string()), h("content-type", "application/octet-stream")], false);
+        inner.send_head(
+            id,
+            200,
+            vec![h("content-length", &n.to_string()), h("content-type", "application/octet-stream")],
+            false,
+        );
         send_pattern(&inner, id, n).await
     } else if let Some(n) = path.strip_prefix("/chunked/") {
         inner.send_head(id, 200, vec![h("content-type", "application/octet-stream")], false);
@@ -108,7 +125,8 @@ async fn send_pattern(inner: &Inner, id: u32, n: u64) -> Result<(), String> {
 /// Run `git http-backend` as CGI for one request.
 async fn git(inner: &Inner, id: u32, meta: &JsonObject, path: &str, body: Vec<u8>) -> Result<(), String> {
     let root = inner.upstream.git_root.clone().ok_or("no git root")?;
-    let (path_info, query) = path.trim_start_matches("/git").split_once('?').unwrap_or((path.trim_start_matches("/git"), ""));
+    let (path_info, query) =
+        path.trim_start_matches("/git").split_once('?').unwrap_or((path.trim_start_matches("/git"), ""));
     let mut child = tokio::process::Command::new("git")
         .arg("http-backend")
         .env_clear()
@@ -141,7 +159,9 @@ async fn git(inner: &Inner, id: u32, meta: &JsonObject, path: &str, body: Vec<u8
     let mut status = 200;
     let mut headers = vec![("content-length".to_owned(), (out.len() - at - sep).to_string())];
     for line in head.lines() {
-        let Some((n, v)) = line.split_once(':') else { continue };
+        let Some((n, v)) = line.split_once(':') else {
+            continue;
+        };
         if n.eq_ignore_ascii_case("status") {
             status = v.trim().split(' ').next().and_then(|s| s.parse().ok()).unwrap_or(500);
         } else {
@@ -187,7 +207,9 @@ async fn websocket(inner: Arc<Inner>, id: u32, meta: JsonObject, mut rx: mpsc::U
 }
 
 async fn sign(inner: Arc<Inner>, id: u32, meta: JsonObject, mut rx: mpsc::UnboundedReceiver<GwIn>) {
-    let Some((payload, _)) = collect(&inner, id, &mut rx).await else { return };
+    let Some((payload, _)) = collect(&inner, id, &mut rx).await else {
+        return;
+    };
     let Some(key) = inner.upstream.signing_key.clone() else {
         return inner.reset(id, code::DENIED, "no signing key configured");
     };
@@ -199,7 +221,9 @@ async fn sign(inner: Arc<Inner>, id: u32, meta: JsonObject, mut rx: mpsc::Unboun
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
-    let Ok(mut child) = child else { return inner.reset(id, code::UPSTREAM_ERROR, "ssh-keygen missing") };
+    let Ok(mut child) = child else {
+        return inner.reset(id, code::UPSTREAM_ERROR, "ssh-keygen missing");
+    };
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&payload).await;
     }
