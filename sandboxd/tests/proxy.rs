@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Output;
 use support::upstream::{pattern_bytes, Upstream};
 use support::Sandbox;
+use support::Transport;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const HOST: &str = "api.example.test";
@@ -64,7 +65,7 @@ fn curl() -> Option<std::path::PathBuf> {
 #[tokio::test]
 async fn curl_https_downloads_are_byte_exact_from_1kb_to_100mb() {
     let Some(curl) = curl() else { return };
-    let (_gw, sb, dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let ca = sb.ca_bundle.display().to_string();
     let proxy = format!("http://{}", sb.proxy);
     for len in [1_000usize, 1 << 20, 100 << 20] {
@@ -80,7 +81,7 @@ async fn curl_https_downloads_are_byte_exact_from_1kb_to_100mb() {
 #[tokio::test]
 async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
     let Some(curl) = curl() else { return };
-    let (_gw, sb, dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let proxy = format!("http://{}", sb.proxy);
     let ca = sb.ca_bundle.display().to_string();
     // Plain HTTP, and a response without content-length (chunked to the client), on one connection.
@@ -176,7 +177,7 @@ async fn git_clones_over_smart_http_through_the_proxy() {
     run(&git, &["commit", "-qm", "first"], &ident, &work).await;
     run(&git, &["clone", "-q", "--bare", "work", "repo.git"], no_env, root.path()).await;
     let upstream = Upstream { git_root: Some(root.path().to_owned()), signing_key: None };
-    let (_gw, sb, dir) = support::connected(upstream, false).await;
+    let (_gw, sb, dir) = support::connected(upstream, Transport::Ws).await;
     let env = proxy_env(&sb);
     run(&git, &["clone", "-q", &format!("https://{HOST}/git/repo.git"), "clone"], &env, dir.path()).await;
     let cloned = dir.path().join("clone");
@@ -194,7 +195,7 @@ async fn node_fetch_honours_proxy_env_and_the_generated_ca() {
     let Some(node) = support::find_program("node", Some("AIRLOCK_NODE")) else {
         return eprintln!("SKIP: node not found (set AIRLOCK_NODE or PATH)");
     };
-    let (_gw, sb, dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let script = format!(
         r#"const fs = require('node:fs');
 (async () => {{
@@ -220,7 +221,7 @@ async fn node_fetch_honours_proxy_env_and_the_generated_ca() {
 async fn websocket_upgrades_are_spliced_through_the_tunnel() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::{protocol::Role, Message};
-    let (_gw, sb, _dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, _dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let mut tcp = tokio::net::TcpStream::connect(&sb.proxy).await.expect("connect proxy");
     let req = format!(
         "GET http://{HOST}/ws HTTP/1.1\r\nHost: {HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -252,7 +253,7 @@ async fn websocket_upgrades_are_spliced_through_the_tunnel() {
 
 #[tokio::test]
 async fn health_reports_the_tunnel_state() {
-    let (_gw, sb, _dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, _dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sandboxd"))
         .args(["health", "--addr", &sb.proxy])
         .output()
@@ -261,4 +262,14 @@ async fn health_reports_the_tunnel_state() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["tunnel"]["connected"], serde_json::json!(true));
+    assert_eq!(v["dumpable"], serde_json::json!(false), "sandboxd must be non-dumpable");
+    // Only the CA certificate is on disk, never its key.
+    let files: Vec<_> =
+        std::fs::read_dir(sb.dir.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
+    for f in files.iter().filter(|f| f.is_file()) {
+        let text = String::from_utf8_lossy(&support::read(f)).into_owned();
+        assert!(!text.contains("PRIVATE KEY"), "{} holds a private key", f.display());
+    }
+    let ca = std::fs::read_to_string(&sb.ca_bundle).expect("ca");
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
 }

@@ -6,10 +6,11 @@ mod support;
 use sandboxd::codec::{Body, Frame, Kind};
 use serde_json::json;
 use support::upstream::Upstream;
+use support::Transport;
 
 #[tokio::test]
 async fn exec_reports_output_streams_and_exit_code_over_tcp() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let id = gw.open(Kind::Exec, json!({"command": ["sh", "-c", "echo out; echo err >&2; id -un; exit 7"]}));
     assert_eq!(gw.wait_exit(id).await, (7, 0, false));
     let (out, err) = gw.stream(id, |s| (String::from_utf8_lossy(&s.stdout).into_owned(), s.stderr.clone()));
@@ -19,7 +20,7 @@ async fn exec_reports_output_streams_and_exit_code_over_tcp() {
 
 #[tokio::test]
 async fn exec_over_the_unix_socket_gets_stdin_and_the_sandbox_env() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), true).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Unix).await;
     let id = gw.open(
         Kind::Exec,
         json!({"command": ["sh", "-c", "cat; echo \"$HTTPS_PROXY $NODE_USE_ENV_PROXY $AIRLOCK_TEST\""]}),
@@ -32,8 +33,16 @@ async fn exec_over_the_unix_socket_gets_stdin_and_the_sandbox_env() {
 }
 
 #[tokio::test]
+async fn the_tunnel_dials_wss_with_a_provided_ca() {
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Wss).await;
+    let id = gw.open(Kind::Exec, json!({"command": ["echo", "over tls"]}));
+    assert_eq!(gw.wait_exit(id).await, (0, 0, false));
+    assert_eq!(gw.stream(id, |s| s.stdout.clone()), b"over tls\n");
+}
+
+#[tokio::test]
 async fn exec_timeout_kills_the_whole_process_group() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let marker = format!("/tmp/airlock-exec-timeout-{}", std::process::id());
     let script = format!("(sleep 3; touch {marker}) & sleep 30");
     let started = std::time::Instant::now();
@@ -47,7 +56,7 @@ async fn exec_timeout_kills_the_whole_process_group() {
 
 #[tokio::test]
 async fn unknown_command_is_reset_with_spawn_failed() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let id = gw.open(Kind::Exec, json!({"command": ["/nonexistent/airlock"]}));
     let reset = gw.wait_for("reset", |s| s.streams.get(&id)?.reset.clone()).await;
     assert_eq!(reset.0, sandboxd::codec::code::SPAWN_FAILED);
@@ -55,7 +64,7 @@ async fn unknown_command_is_reset_with_spawn_failed() {
 
 #[tokio::test]
 async fn a_stalled_stream_does_not_block_the_others() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     // A big producer whose output nobody consumes: it fills its 64 KiB window and stops.
     let big = gw.open(Kind::Exec, json!({"command": ["sh", "-c", "head -c 5000000 /dev/zero"]}));
     gw.stall(big, true);
@@ -72,7 +81,7 @@ async fn a_stalled_stream_does_not_block_the_others() {
 
 #[tokio::test]
 async fn reconnect_resumes_a_pty_and_delivers_output_produced_while_disconnected() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let script = "read go; i=0; while [ $i -lt 20 ]; do echo line-$i; i=$((i+1)); sleep 0.1; done; read x; echo got-$x";
     let id = gw.open(Kind::Pty, json!({"command": ["sh", "-c", script], "cols": 80, "rows": 24}));
     gw.send(id, b"go\n", false).await;
@@ -96,7 +105,7 @@ async fn reconnect_resumes_a_pty_and_delivers_output_produced_while_disconnected
 
 #[tokio::test]
 async fn a_spent_bootstrap_token_is_rejected() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let mut req =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(gw.url.as_str())
             .expect("req");
@@ -112,7 +121,7 @@ async fn a_spent_bootstrap_token_is_rejected() {
 
 #[tokio::test]
 async fn pty_round_trip_resize_signals_and_several_at_once() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let a = gw.open(Kind::Pty, json!({"command": ["sh"], "cols": 100, "rows": 30}));
     let b = gw.open(Kind::Pty, json!({"command": ["sh"], "cols": 80, "rows": 24}));
     gw.send(a, b"stty size; echo A-$((20+22))\n", false).await;
@@ -136,7 +145,7 @@ async fn pty_round_trip_resize_signals_and_several_at_once() {
 
 #[tokio::test]
 async fn port_streams_reach_a_local_tcp_server() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move {

@@ -95,6 +95,7 @@ fn health(proxy: &Proxy) -> Response<Body> {
     let body = serde_json::json!({
         "ok": true,
         "version": env!("CARGO_PKG_VERSION"),
+        "dumpable": nix::sys::prctl::get_dumpable().unwrap_or(true),
         "tunnel": { "connected": proxy.mux.is_connected(), "streams": proxy.mux.stream_count() },
     });
     let mut resp = text(StatusCode::OK, body.to_string());

@@ -67,6 +67,30 @@ pub struct TestGateway {
     pub inner: Arc<Inner>,
     pub url: String,
     pub unix_socket: PathBuf,
+    /// `wss://` endpoint with a certificate from `ca_pem`.
+    pub wss_url: String,
+    pub ca_pem: String,
+}
+
+fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).expect("ca");
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf_key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    let leaf = leaf.signed_by(&leaf_key, &issuer).expect("leaf");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone()], key)
+            .expect("server config");
+    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca_cert.pem())
 }
 
 impl Inner {
@@ -158,6 +182,20 @@ impl TestGateway {
         let url = format!("ws://{}/tunnel", tcp.local_addr().expect("addr"));
         let unix_socket = dir.join("tunnel.sock");
         let unix = UnixListener::bind(&unix_socket).expect("bind unix gateway");
+        let tls = TcpListener::bind("127.0.0.1:0").await.expect("bind wss gateway");
+        let wss_url = format!("wss://localhost:{}/tunnel", tls.local_addr().expect("addr").port());
+        let (acceptor, ca_pem) = tls_acceptor();
+        let c = inner.clone();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = tls.accept().await {
+                let (acceptor, c) = (acceptor.clone(), c.clone());
+                tokio::spawn(async move {
+                    if let Ok(s) = acceptor.accept(s).await {
+                        connection(s, c).await;
+                    }
+                });
+            }
+        });
         let (a, b) = (inner.clone(), inner.clone());
         tokio::spawn(async move {
             while let Ok((s, _)) = tcp.accept().await {
@@ -169,7 +207,7 @@ impl TestGateway {
                 tokio::spawn(connection(s, b.clone()));
             }
         });
-        TestGateway { inner, url, unix_socket }
+        TestGateway { inner, url, unix_socket, wss_url, ca_pem }
     }
 
     pub fn welcomes(&self) -> u32 {

@@ -35,8 +35,11 @@ pub fn child_user() -> String {
     }
 }
 
-pub struct Options {
-    pub unix: bool,
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Ws,
+    Unix,
+    Wss,
 }
 
 pub async fn gateway(upstream: upstream::Upstream) -> (TestGateway, tempfile::TempDir) {
@@ -45,12 +48,12 @@ pub async fn gateway(upstream: upstream::Upstream) -> (TestGateway, tempfile::Te
     (gw, dir)
 }
 
-pub async fn sandboxd(gw: &TestGateway, opts: Options) -> Sandbox {
+pub async fn sandboxd(gw: &TestGateway, transport: Transport) -> Sandbox {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gateway = if opts.unix {
-        json!({"unixSocket": gw.unix_socket, "path": "/tunnel"})
-    } else {
-        json!({"url": gw.url})
+    let gateway = match transport {
+        Transport::Unix => json!({"unixSocket": gw.unix_socket, "path": "/tunnel"}),
+        Transport::Ws => json!({"url": gw.url}),
+        Transport::Wss => json!({"url": gw.wss_url, "caPem": gw.ca_pem}),
     };
     let input = json!({
         "sessionId": SESSION,
@@ -97,10 +100,10 @@ pub async fn sandboxd(gw: &TestGateway, opts: Options) -> Sandbox {
 /// Gateway + sandboxd, connected.
 pub async fn connected(
     upstream: upstream::Upstream,
-    unix: bool,
+    transport: Transport,
 ) -> (TestGateway, Sandbox, tempfile::TempDir) {
     let (gw, gdir) = gateway(upstream).await;
-    let sb = sandboxd(&gw, Options { unix }).await;
+    let sb = sandboxd(&gw, transport).await;
     gw.wait_connected(1).await;
     (gw, sb, gdir)
 }
