@@ -162,3 +162,28 @@ async fn port_streams_reach_a_local_tcp_server() {
     let reset = gw.wait_for("reset", |s| s.streams.get(&closed)?.reset.clone()).await;
     assert_eq!(reset.0, sandboxd::codec::code::CONNECT_FAILED);
 }
+
+#[tokio::test]
+async fn protocol_violations_close_with_a_code_and_sandboxd_reconnects() {
+    let (gw, sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
+    // An unknown frame type: CLOSE UNKNOWN_TYPE, then a fresh connection.
+    assert!(gw.inner.send_raw(vec![0, 0, 0, 2, 0xff, 0, 0, 0, 0, 0]));
+    gw.wait_for("CLOSE", |s| {
+        s.closes.iter().any(|c| c.0 == sandboxd::codec::code::UNKNOWN_TYPE).then_some(())
+    })
+    .await;
+    gw.wait_connected(2).await;
+    // A truncated frame, then a second handshake (a semantic violation).
+    assert!(gw.inner.send_raw(vec![0, 0, 0, 2, 4, 0, 0, 0, 0, 9, 1]));
+    gw.wait_connected(3).await;
+    assert!(gw.inner.send_frame(Frame::new(0, Body::Hello(Default::default()))));
+    gw.wait_connected(4).await;
+    // A message over the size limit: the WebSocket layer refuses it; sandboxd survives.
+    assert!(gw.inner.send_raw(vec![0u8; 200_000]));
+    gw.wait_connected(5).await;
+    let closes: Vec<u16> = gw.inner.lock().closes.iter().map(|c| c.0).collect();
+    assert!(closes.contains(&sandboxd::codec::code::PROTOCOL_ERROR), "{closes:?}");
+    let id = gw.open(Kind::Exec, json!({"command": ["echo", "still here"]}));
+    assert_eq!(gw.wait_exit(id).await, (0, 0, false));
+    drop(sb);
+}

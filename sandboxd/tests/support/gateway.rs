@@ -43,7 +43,8 @@ pub struct State {
     pub valid_tokens: HashSet<String>,
     pub token_counter: u32,
     pub welcomes: u32,
-    pub writer: Option<mpsc::UnboundedSender<Frame>>,
+    pub writer: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    pub closes: Vec<(u16, String)>,
     pub kill: Option<Arc<Notify>>,
     pub streams: HashMap<u32, GwStream>,
     pub next_id: u32,
@@ -74,8 +75,13 @@ impl Inner {
     }
 
     pub fn send_frame(&self, frame: Frame) -> bool {
+        codec::encode(&frame).is_ok_and(|bytes| self.send_raw(bytes))
+    }
+
+    /// One WebSocket binary message with any bytes (for protocol-violation tests).
+    pub fn send_raw(&self, bytes: Vec<u8>) -> bool {
         match &self.lock().writer {
-            Some(w) => w.send(frame).is_ok(),
+            Some(w) => w.send(bytes).is_ok(),
             None => false,
         }
     }

@@ -73,7 +73,7 @@ pub async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(sock
         return;
     };
     let kill = Arc::new(Notify::new());
-    let (tx, mut rx) = mpsc::unbounded_channel::<Frame>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let welcome = {
         let mut st = inner.lock();
         st.hellos.push(hello.clone());
@@ -101,10 +101,7 @@ pub async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(sock
     }
     inner.changed.notify_waiters();
     let writer = tokio::spawn(async move {
-        while let Some(f) = rx.recv().await {
-            let Ok(bytes) = codec::encode(&f) else {
-                continue;
-            };
+        while let Some(bytes) = rx.recv().await {
             if sink.send(Message::Binary(bytes.into())).await.is_err() {
                 return;
             }
@@ -208,6 +205,7 @@ fn on_frame(inner: &Arc<Inner>, frame: Frame) {
                 }
             }
         }
+        Body::Close { code, message } => inner.lock().closes.push((code, message)),
         _ => {}
     }
 }
