@@ -120,6 +120,16 @@ impl StartupInput {
     }
 }
 
+/// Variables naming the CA bundle, one per client family (OpenSSL, Node, Python, git, curl, Codex).
+pub const CA_ENV: [&str; 6] = [
+    "SSL_CERT_FILE",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "GIT_SSL_CAINFO",
+    "CURL_CA_BUNDLE",
+    "CODEX_CA_CERTIFICATE",
+];
+
 /// The environment every child gets: the input's env, then proxy and trust variables.
 pub fn child_env(input: &StartupInput, proxy_addr: &str) -> BTreeMap<String, String> {
     let mut env = input.env.clone();
@@ -133,14 +143,7 @@ pub fn child_env(input: &StartupInput, proxy_addr: &str) -> BTreeMap<String, Str
     env.insert("no_proxy".into(), no_proxy);
     env.insert("NODE_USE_ENV_PROXY".into(), "1".into());
     let bundle = input.paths.ca_bundle.to_string_lossy().into_owned();
-    for name in [
-        "SSL_CERT_FILE",
-        "NODE_EXTRA_CA_CERTS",
-        "REQUESTS_CA_BUNDLE",
-        "GIT_SSL_CAINFO",
-        "CURL_CA_BUNDLE",
-        "CODEX_CA_CERTIFICATE",
-    ] {
+    for name in CA_ENV {
         env.insert(name.into(), bundle.clone());
     }
     env.insert("AIRLOCK_SIGN_SOCKET".into(), input.paths.sign_socket.to_string_lossy().into_owned());
@@ -168,14 +171,7 @@ mod tests {
         for k in ["HTTP_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
             assert_eq!(env[k], "http://127.0.0.1:8877");
         }
-        for k in [
-            "SSL_CERT_FILE",
-            "NODE_EXTRA_CA_CERTS",
-            "REQUESTS_CA_BUNDLE",
-            "GIT_SSL_CAINFO",
-            "CURL_CA_BUNDLE",
-            "CODEX_CA_CERTIFICATE",
-        ] {
+        for k in CA_ENV {
             assert_eq!(env[k], "/etc/airlock/ca.pem");
         }
         assert_eq!(env["NODE_USE_ENV_PROXY"], "1");

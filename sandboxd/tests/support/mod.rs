@@ -121,3 +121,9 @@ pub fn find_program(name: &str, env_override: Option<&str>) -> Option<PathBuf> {
 pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Say why a test is skipped, past libtest's output capture so it shows in every run.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIP: {reason}");
+}
