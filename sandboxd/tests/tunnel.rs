@@ -187,3 +187,25 @@ async fn protocol_violations_close_with_a_code_and_sandboxd_reconnects() {
     assert_eq!(gw.wait_exit(id).await, (0, 0, false));
     drop(sb);
 }
+
+async fn wait_exit(sb: &mut support::Sandbox) -> std::process::ExitStatus {
+    let wait = tokio::time::timeout(std::time::Duration::from_secs(30), sb.child.wait());
+    wait.await.expect("sandboxd exits in time").expect("wait")
+}
+
+#[tokio::test]
+async fn session_ended_makes_sandboxd_exit_cleanly() {
+    let (gw, mut sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
+    let code = sandboxd::codec::code::SESSION_ENDED;
+    gw.frame(Frame::new(0, Body::Close { code, message: "session stopped".into() }));
+    assert!(wait_exit(&mut sb).await.success());
+}
+
+#[tokio::test]
+async fn a_token_the_gateway_keeps_rejecting_makes_sandboxd_give_up() {
+    let (gw, _d) = support::gateway(Upstream::default()).await;
+    let mut sb = support::sandboxd_with_token(&gw, Transport::Ws, "forged").await;
+    let status = wait_exit(&mut sb).await;
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    assert_eq!(gw.welcomes(), 0);
+}

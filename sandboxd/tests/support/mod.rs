@@ -50,6 +50,10 @@ pub async fn gateway(upstream: upstream::Upstream) -> (TestGateway, tempfile::Te
 }
 
 pub async fn sandboxd(gw: &TestGateway, transport: Transport) -> Sandbox {
+    sandboxd_with_token(gw, transport, BOOTSTRAP).await
+}
+
+pub async fn sandboxd_with_token(gw: &TestGateway, transport: Transport, token: &str) -> Sandbox {
     let dir = tempfile::tempdir().expect("tempdir");
     let gateway = match transport {
         Transport::Unix => json!({"unixSocket": gw.unix_socket, "path": "/tunnel"}),
@@ -58,7 +62,7 @@ pub async fn sandboxd(gw: &TestGateway, transport: Transport) -> Sandbox {
     };
     let input = json!({
         "sessionId": SESSION,
-        "bootstrapToken": BOOTSTRAP,
+        "bootstrapToken": token,
         "gateway": gateway,
         "env": {"AIRLOCK_TEST": "1"},
         "proxyListen": "127.0.0.1:0",
