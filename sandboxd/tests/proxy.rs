@@ -223,6 +223,8 @@ async fn node_fetch_honours_proxy_env_and_the_generated_ca() {
     if (r.status !== 200) throw new Error('status ' + r.status);
     fs.writeFileSync('node-' + n + '.bin', Buffer.from(await r.arrayBuffer()));
   }}
+  const plain = await fetch('http://{HOST}/bytes/1500');
+  if ((await plain.arrayBuffer()).byteLength !== 1500) throw new Error('plain http');
   const body = Buffer.alloc(300000, 7);
   const e = await fetch('https://{HOST}/echo', {{ method: 'PUT', body }});
   const back = Buffer.from(await e.arrayBuffer());
