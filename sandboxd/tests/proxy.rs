@@ -156,7 +156,7 @@ async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
 }
 
 #[tokio::test]
-async fn git_clones_over_smart_http_through_the_proxy() {
+async fn git_clones_and_pushes_over_smart_http_through_the_proxy() {
     let Some(git) = support::find_program("git", None) else {
         return support::skip("git is not installed");
     };
@@ -176,6 +176,7 @@ async fn git_clones_over_smart_http_through_the_proxy() {
     run(&git, &["add", "."], no_env, &work).await;
     run(&git, &["commit", "-qm", "first"], &ident, &work).await;
     run(&git, &["clone", "-q", "--bare", "work", "repo.git"], no_env, root.path()).await;
+    run(&git, &["config", "http.receivepack", "true"], no_env, &root.path().join("repo.git")).await;
     let upstream = Upstream { git_root: Some(root.path().to_owned()), signing_key: None };
     let (_gw, sb, dir) = support::connected(upstream, Transport::Ws).await;
     let env = proxy_env(&sb);
@@ -188,6 +189,14 @@ async fn git_clones_over_smart_http_through_the_proxy() {
     assert_pattern(&cloned.join("big.bin"), 3_000_000);
     let log = run(&git, &["log", "--format=%s"], &env, &cloned).await;
     assert_eq!(String::from_utf8_lossy(&log.stdout), "first\n");
+    // Push back: a pack bigger than http.postBuffer goes up as a chunked request body.
+    std::fs::write(cloned.join("pushed.bin"), pattern_bytes(11, 2_500_000)).expect("write");
+    let env_ident: Vec<(&str, String)> = env.iter().cloned().chain(ident.iter().cloned()).collect();
+    run(&git, &["add", "pushed.bin"], &env, &cloned).await;
+    run(&git, &["commit", "-qm", "second"], &env_ident, &cloned).await;
+    run(&git, &["-c", "http.postBuffer=65536", "push", "-q", "origin", "main"], &env, &cloned).await;
+    let pushed = run(&git, &["log", "--format=%s", "main"], no_env, &root.path().join("repo.git")).await;
+    assert_eq!(String::from_utf8_lossy(&pushed.stdout), "second\nfirst\n");
 }
 
 /// Node ≥ 24 (NODE_USE_ENV_PROXY): $AIRLOCK_NODE, the repo's .tools (as ./dev installs it), PATH.
