@@ -329,29 +329,25 @@ export async function startOpenAiStandIn(input: {
     requests.push({ method: req.method ?? 'GET', path, authorized, bearer, body });
     if (!authorized) return invalidKey(res, bearer);
     if (req.method === 'GET' && path === '/v1/models') {
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            object: 'list',
-            data: [{ id: 'gpt-standin', object: 'model', created: 0, owned_by: 'airlock' }],
-          }),
-        );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          object: 'list',
+          data: [{ id: 'gpt-standin', object: 'model', created: 0, owned_by: 'airlock' }],
+        }),
+      );
       return;
     }
     if (req.method !== 'POST' || (path !== '/v1/responses' && path !== '/v1/chat/completions')) {
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            error: {
-              message: `Invalid URL (${req.method} ${path})`,
-              type: 'invalid_request_error',
-              param: null,
-              code: null,
-            },
-          }),
-        );
+      res.writeHead(404, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: {
+            message: `Invalid URL (${req.method} ${path})`,
+            type: 'invalid_request_error',
+            param: null,
+            code: null,
+          },
+        }),
+      );
       return;
     }
     if (!body) return badRequest(res, 'We could not parse the JSON body of your request.');

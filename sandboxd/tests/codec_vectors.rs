@@ -101,3 +101,18 @@ fn encode_rejects_what_decode_rejects() {
     assert!(encode(&Frame::new(1, Body::Data(vec![0; 65_537].into()))).is_err());
     assert!(encode(&Frame::new(1, Body::Exit { code: 0, signal: 0, timed_out: false })).is_err());
 }
+
+/// Found by the fuzzer: JSON numbers must survive decode → encode → decode exactly
+/// (serde_json's default float parser rounds `54e120` to a neighbouring float).
+#[test]
+fn json_numbers_round_trip_exactly() {
+    for number in ["54e120", "5.3999999999999995e+121", "1e-300", "0.1", "18446744073709551615", "-0.0"] {
+        let payload = format!("{{\"versions\":[1],\"to\":{number}}}");
+        let mut bytes = vec![0, 0, 0, 0, 1, 0];
+        bytes.extend((payload.len() as u32).to_be_bytes());
+        bytes.extend(payload.as_bytes());
+        let frame = decode(&bytes).expect("decodes");
+        let again = decode(&encode(&frame).expect("encodes")).expect("re-decodes");
+        assert_eq!(again, frame, "number {number}");
+    }
+}
