@@ -287,9 +287,9 @@ function chat(res: ServerResponse, body: Record<string, unknown>, replies: reado
   if (typeof message.content === 'string')
     for (const piece of message.content.match(/.{1,16}/gs) ?? []) chunk({ content: piece }, null);
   if (Array.isArray(message.tool_calls)) {
-    message.tool_calls.forEach((call, index) =>
-      chunk({ tool_calls: [{ index, ...(call as Record<string, unknown>) }] }, null),
-    );
+    for (const [index, call] of message.tool_calls.entries()) {
+      chunk({ tool_calls: [{ index, ...(call as Record<string, unknown>) }] }, null);
+    }
   }
   chunk({}, finish);
   res.end('data: [DONE]\n\n');
