@@ -63,6 +63,13 @@ harness.get('/runner/__test/hub/:runnerId', async (c) => {
   return c.json(await hub.status());
 });
 
+/** Tunnel upgrades that reached this Worker, by session (one isolate under `wrangler dev`). */
+const tunnelUpgrades = new Map<string, Array<Record<string, string | null>>>();
+
+harness.get('/runner/__test/tunnel-upgrades/:sessionId', (c) =>
+  c.json(tunnelUpgrades.get(c.req.param('sessionId')) ?? []),
+);
+
 harness.get('/tunnel/:sessionId', (c) => {
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return c.text('upgrade to a WebSocket', 426);
   const { 0: client, 1: server } = new WebSocketPair();
@@ -72,8 +79,11 @@ harness.get('/tunnel/:sessionId', (c) => {
     host: c.req.header('host') ?? null,
     authorization: c.req.header('authorization') ?? null,
   };
+  const sessionId = c.req.param('sessionId');
+  tunnelUpgrades.set(sessionId, [...(tunnelUpgrades.get(sessionId) ?? []), seen].slice(-20));
+  // Text is echoed with what the request carried; binary (a real sandboxd's frames) is ignored.
   server.addEventListener('message', (event) => {
-    server.send(JSON.stringify({ ...seen, echo: typeof event.data === 'string' ? event.data : '(binary)' }));
+    if (typeof event.data === 'string') server.send(JSON.stringify({ ...seen, echo: event.data }));
   });
   return new Response(null, { status: 101, webSocket: client });
 });
