@@ -2,7 +2,7 @@ import { pgErrorOf } from '../lib/db.ts';
 import { ProblemError } from '../lib/problem.ts';
 
 // Database refusals that are the caller's doing, as problem+json: a unique
-// name taken (23505), a row still referenced (23503), a published version
+// name taken (23505), a row still referenced (23503; 23001 for ON DELETE RESTRICT), a published version
 // changed (AL409, raised by the immutability trigger).
 
 export function asProblem(error: unknown, unique: Readonly<Record<string, string>> = {}): unknown {
@@ -12,7 +12,7 @@ export function asProblem(error: unknown, unique: Readonly<Record<string, string
     return new ProblemError('conflict', (pg.constraint && unique[pg.constraint]) ?? 'That already exists.', {
       extensions: { constraint: pg.constraint },
     });
-  if (pg.code === '23503')
+  if (pg.code === '23503' || pg.code === '23001')
     return new ProblemError('conflict', 'It is still in use by other records; remove those first.', {
       extensions: { constraint: pg.constraint },
     });
