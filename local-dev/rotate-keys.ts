@@ -30,7 +30,13 @@ export async function rotateKeysCommand(): Promise<void> {
     const config = loadNodeConfig({
       base: [
         devLayer(
-          { publicUrl: local, databaseUrl: postgres.url, wsProxy: '127.0.0.1:1/v1', kvRestUrl: local, mailEndpoint: local },
+          {
+            publicUrl: local,
+            databaseUrl: postgres.url,
+            wsProxy: '127.0.0.1:1/v1',
+            kvRestUrl: local,
+            mailEndpoint: local,
+          },
           secrets,
         ),
       ],
@@ -39,15 +45,24 @@ export async function rotateKeysCommand(): Promise<void> {
     await client.connect();
     const sealer = new Sealer(config.integrations);
     process.stdout.write(`rotate-keys: re-sealing with master key version ${sealer.activeVersion}\n`);
-    const report = await rotateKeys(client, sealer, { log: (line) => process.stdout.write(`rotate-keys: ${line}\n`) });
+    const report = await rotateKeys(client, sealer, {
+      log: (line) => process.stdout.write(`rotate-keys: ${line}\n`),
+    });
     for (const [table, count] of Object.entries(report.rotated))
       process.stdout.write(`rotate-keys: ${table}: ${count} row(s) re-sealed\n`);
-    if (report.raced > 0) process.stdout.write(`rotate-keys: ${report.raced} row(s) were rewritten concurrently (already current)\n`);
+    if (report.raced > 0)
+      process.stdout.write(
+        `rotate-keys: ${report.raced} row(s) were rewritten concurrently (already current)\n`,
+      );
     if (report.failures.length > 0) {
       for (const f of report.failures) process.stderr.write(`rotate-keys: ${f.table} ${f.id}: ${f.reason}\n`);
-      throw new CliError(`${report.failures.length} row(s) could not be opened; they still use their old key version`);
+      throw new CliError(
+        `${report.failures.length} row(s) could not be opened; they still use their old key version`,
+      );
     }
-    process.stdout.write('rotate-keys: done; older master keys can be removed once every Worker reads the new active one\n');
+    process.stdout.write(
+      'rotate-keys: done; older master keys can be removed once every Worker reads the new active one\n',
+    );
   } finally {
     await client.end().catch(() => {});
     await postgres.stop();

@@ -72,7 +72,7 @@ export function controlPlane(): OpenAPIHono<AppEnv> {
       spec.handler as never,
     );
   }
-  api.doc31('/openapi.json', {
+  api.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {
       title: 'Airlock API',
@@ -80,7 +80,7 @@ export function controlPlane(): OpenAPIHono<AppEnv> {
       description:
         'Control plane for credentialless agent sandboxes. Errors are RFC 9457 problem+json. Org resources live under /api/orgs/{orgId}; an org you do not belong to answers 404.',
     },
-    servers: [{ url: '/api' }],
-  });
+    servers: [{ url: `${c.get('scope').config().services.public_url.replace(/\/$/, '')}/api` }],
+  }));
   return api as unknown as OpenAPIHono<AppEnv>;
 }

@@ -21,7 +21,10 @@ afterAll(() => h.close());
 const base = configFromWorkerEnv(env).integrations;
 const v1 = base.master_keys[String(base.active_master_key_version)] ?? '';
 const v2key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
-const v2 = new Sealer({ active_master_key_version: 9, master_keys: { [String(base.active_master_key_version)]: v1, '9': v2key } });
+const v2 = new Sealer({
+  active_master_key_version: 9,
+  master_keys: { [String(base.active_master_key_version)]: v1, '9': v2key },
+});
 const v2only = new Sealer({ active_master_key_version: 9, master_keys: { '9': v2key } });
 
 describe('rotateKeys', () => {
@@ -44,7 +47,11 @@ describe('rotateKeys', () => {
     const sealedSecret = await old.seal(webhookSecret, w.triggerId);
     await db
       .update(triggers)
-      .set({ secretCiphertext: sealedSecret.ciphertext, secretNonce: sealedSecret.nonce, secretKeyVersion: sealedSecret.keyVersion })
+      .set({
+        secretCiphertext: sealedSecret.ciphertext,
+        secretNonce: sealedSecret.nonce,
+        secretKeyVersion: sealedSecret.keyVersion,
+      })
       .where(eq(triggers.id, w.triggerId));
     // A second connection whose ciphertext was tampered with.
     const tamperedId = newId('connection');
@@ -65,7 +72,13 @@ describe('rotateKeys', () => {
     try {
       const report = await rotateKeys(handle.pool, v2, { orgIds: [w.orgId], batchSize: 1 });
       expect(report.rotated).toEqual({ connections: 1, signing_keys: 1, triggers: 1 });
-      expect(report.failures).toEqual([expect.objectContaining({ table: 'connections', id: tamperedId, reason: expect.stringContaining('does not authenticate') })]);
+      expect(report.failures).toEqual([
+        expect.objectContaining({
+          table: 'connections',
+          id: tamperedId,
+          reason: expect.stringContaining('does not authenticate'),
+        }),
+      ]);
 
       const [conn] = await db.select().from(connections).where(eq(connections.id, w.connectionId));
       expect(conn?.credentialKeyVersion).toBe(9);
@@ -75,11 +88,19 @@ describe('rotateKeys', () => {
       );
       expect(JSON.parse(opened)).toEqual({ api_key: w.apiKey });
       const [key] = await db.select().from(signingKeys).where(eq(signingKeys.id, keyId));
-      expect(await v2only.open({ ciphertext: key?.privateKeyCiphertext ?? '', nonce: key?.privateKeyNonce ?? '', keyVersion: 9 }, keyId)).toBe(privateKey);
+      expect(
+        await v2only.open(
+          { ciphertext: key?.privateKeyCiphertext ?? '', nonce: key?.privateKeyNonce ?? '', keyVersion: 9 },
+          keyId,
+        ),
+      ).toBe(privateKey);
       const [trigger] = await db.select().from(triggers).where(eq(triggers.id, w.triggerId));
-      expect(await v2only.open({ ciphertext: trigger?.secretCiphertext ?? '', nonce: trigger?.secretNonce ?? '', keyVersion: 9 }, w.triggerId)).toBe(
-        webhookSecret,
-      );
+      expect(
+        await v2only.open(
+          { ciphertext: trigger?.secretCiphertext ?? '', nonce: trigger?.secretNonce ?? '', keyVersion: 9 },
+          w.triggerId,
+        ),
+      ).toBe(webhookSecret);
       const [tampered] = await db.select().from(connections).where(eq(connections.id, tamperedId));
       expect(tampered?.credentialKeyVersion).toBe(base.active_master_key_version);
 

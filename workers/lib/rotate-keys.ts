@@ -21,9 +21,24 @@ export interface SealedColumn {
 
 /** Every sealed column in the schema; the row id is the sealing context of each. */
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
-  { table: 'connections', ciphertext: 'credential_ciphertext', nonce: 'credential_nonce', version: 'credential_key_version' },
-  { table: 'signing_keys', ciphertext: 'private_key_ciphertext', nonce: 'private_key_nonce', version: 'private_key_key_version' },
-  { table: 'triggers', ciphertext: 'secret_ciphertext', nonce: 'secret_nonce', version: 'secret_key_version' },
+  {
+    table: 'connections',
+    ciphertext: 'credential_ciphertext',
+    nonce: 'credential_nonce',
+    version: 'credential_key_version',
+  },
+  {
+    table: 'signing_keys',
+    ciphertext: 'private_key_ciphertext',
+    nonce: 'private_key_nonce',
+    version: 'private_key_key_version',
+  },
+  {
+    table: 'triggers',
+    ciphertext: 'secret_ciphertext',
+    nonce: 'secret_nonce',
+    version: 'secret_key_version',
+  },
 ];
 
 export interface RotationReport {
@@ -73,9 +88,16 @@ export async function rotateKeys(
         if (skip.has(row.id)) continue;
         let next: Awaited<ReturnType<Sealer['reseal']>>;
         try {
-          next = await sealer.reseal({ ciphertext: row.ciphertext, nonce: row.nonce, keyVersion: row.version }, row.id);
+          next = await sealer.reseal(
+            { ciphertext: row.ciphertext, nonce: row.nonce, keyVersion: row.version },
+            row.id,
+          );
         } catch (error) {
-          failures.push({ table: col.table, id: row.id, reason: error instanceof Error ? error.message : String(error) });
+          failures.push({
+            table: col.table,
+            id: row.id,
+            reason: error instanceof Error ? error.message : String(error),
+          });
           skip.add(row.id);
           continue;
         }
