@@ -1,7 +1,7 @@
 import type { Permission } from '@airlock/schema/api';
-import { Problem, ValidationProblem } from '@airlock/schema/api';
+import { PathId, Problem, ValidationProblem } from '@airlock/schema/api';
 import { createRoute, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ApiEnv } from './env.ts';
 
 // One control-plane route: its OpenAPI description, who may call it, and the
@@ -64,3 +64,6 @@ export function problemResponses(access: Access): RouteConfig['responses'] {
 }
 
 export { createRoute };
+
+/** Path parameters of every org route. */
+export const OrgParams = z.object({ orgId: PathId });

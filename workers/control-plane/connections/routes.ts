@@ -10,17 +10,15 @@ import { connections } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { integrationByKey } from '@airlock/schema/plan';
 import { and, asc, eq } from 'drizzle-orm';
-import { z } from 'zod';
 import { Sealer } from '../../lib/crypto.ts';
 import { ProblemError } from '../../lib/problem.ts';
 import { recordAudit } from '../audit/record.ts';
 import { guarded } from '../db-errors.ts';
-import { body, createRoute, defineRoute, json } from '../route.ts';
+import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 import { validationProblem } from '../validation.ts';
 import { connectionErrors, connectionOut, sealedColumns } from './service.ts';
 
 const tags = ['connections'];
-const OrgParams = z.object({ orgId: PathId });
 const ConnectionParams = OrgParams.extend({ connectionId: PathId });
 const NAME_TAKEN = (name: string) => ({
   connections_org_name_key: `A connection named "${name}" exists already.`,

@@ -20,11 +20,10 @@ import { ProblemError } from '../../lib/problem.ts';
 import { recordAudit } from '../audit/record.ts';
 import { guarded } from '../db-errors.ts';
 import { type ApiEnv, iso } from '../env.ts';
-import { body, createRoute, defineRoute, json } from '../route.ts';
+import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 import { tokenRoutes } from './tokens.ts';
 
 const tags = ['orgs'];
-const OrgParams = z.object({ orgId: PathId });
 
 const orgOut = (row: typeof orgs.$inferSelect, role: Org['role']): Org => ({
   id: row.id,

@@ -8,13 +8,12 @@ import { hashSecret, randomSecret } from '../../lib/secret-hash.ts';
 import { recordAudit } from '../audit/record.ts';
 import { API_TOKEN_PREFIX, HASH_PURPOSE } from '../auth/credentials.ts';
 import { iso } from '../env.ts';
-import { body, createRoute, defineRoute, json } from '../route.ts';
+import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 
 // API tokens for the CLI and automation: created by a logged-in member for
 // one org, shown once, stored as an HMAC, revocable, with a last-used time.
 
 const tags = ['tokens'];
-const OrgParams = z.object({ orgId: PathId });
 
 function tokenOut(row: typeof apiTokens.$inferSelect): ApiToken {
   return {

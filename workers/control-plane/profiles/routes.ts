@@ -13,12 +13,11 @@ import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit/record.ts';
 import { guarded } from '../db-errors.ts';
-import { body, createRoute, defineRoute, json } from '../route.ts';
+import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 import { draftRoutes } from './draft.ts';
-import { findProfile, findVersion, profileOut, versionOut } from './service.ts';
+import { findProfile, findVersion, profileOut, profileView, versionOut } from './service.ts';
 
 const tags = ['profiles'];
-const OrgParams = z.object({ orgId: PathId });
 const ProfileParams = OrgParams.extend({ profileId: PathId });
 const NAME_TAKEN = (name: string) => ({
   sandbox_profiles_org_name_key: `A profile named "${name}" exists already.`,
@@ -150,11 +149,7 @@ export const profileRoutes = [
     handler: async (c) => {
       const db = c.get('scope').db();
       const profile = await findProfile(db, c.get('member').orgId, c.req.valid('param').profileId);
-      const versions = await db
-        .select()
-        .from(profileVersions)
-        .where(eq(profileVersions.profileId, profile.id));
-      return c.json(profileOut(profile, versions), 200);
+      return c.json(await profileView(db, profile), 200);
     },
   }),
   defineRoute({
@@ -181,11 +176,7 @@ export const profileRoutes = [
             .returning(),
         NAME_TAKEN(input.name ?? ''),
       );
-      const versions = await db
-        .select()
-        .from(profileVersions)
-        .where(eq(profileVersions.profileId, profile.id));
-      return c.json(profileOut(updated ?? profile, versions), 200);
+      return c.json(await profileView(db, updated ?? profile), 200);
     },
   }),
   defineRoute({
@@ -222,11 +213,7 @@ export const profileRoutes = [
         );
         return row;
       });
-      const versions = await db
-        .select()
-        .from(profileVersions)
-        .where(eq(profileVersions.profileId, profile.id));
-      return c.json(profileOut(updated ?? profile, versions), 200);
+      return c.json(await profileView(db, updated ?? profile), 200);
     },
   }),
   defineRoute({

@@ -56,6 +56,12 @@ export function profileOut(row: ProfileRow, versions: readonly VersionRow[]): Pr
   };
 }
 
+/** A profile as the API shows it (its draft and latest published version). */
+export async function profileView(db: Database, row: ProfileRow): Promise<Profile> {
+  const versions = await db.select().from(profileVersions).where(eq(profileVersions.profileId, row.id));
+  return profileOut(row, versions);
+}
+
 export async function findProfile(db: Database, orgId: string, profileId: string): Promise<ProfileRow> {
   const [row] = await db
     .select()

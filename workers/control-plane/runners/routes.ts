@@ -1,8 +1,8 @@
+import type { Config } from '@airlock/config';
 import { CreateRunner, PathId, Runner, RunnerCredentials, RunnerList } from '@airlock/schema/api';
 import { runners } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { and, asc, eq } from 'drizzle-orm';
-import { z } from 'zod';
 import type { Database } from '../../lib/db.ts';
 import { ProblemError } from '../../lib/problem.ts';
 import { hashSecret } from '../../lib/secret-hash.ts';
@@ -11,7 +11,7 @@ import { recordAudit } from '../audit/record.ts';
 import { HASH_PURPOSE } from '../auth/credentials.ts';
 import { guarded } from '../db-errors.ts';
 import { iso } from '../env.ts';
-import { body, createRoute, defineRoute, json } from '../route.ts';
+import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 
 // Runner registration: a runners row plus a runner token (jose, purpose
 // `runner`, sub = runner id) shown once. The row keeps only an HMAC of the
@@ -19,7 +19,6 @@ import { body, createRoute, defineRoute, json } from '../route.ts';
 // compares on connect; re-keying or revoking replaces or clears it.
 
 const tags = ['runners'];
-const OrgParams = z.object({ orgId: PathId });
 const RunnerParams = OrgParams.extend({ runnerId: PathId });
 const HEALTHY_WITHIN_MS = 2 * 60 * 1000;
 
@@ -56,6 +55,21 @@ async function findRunner(db: Database, orgId: string, id: string): Promise<Runn
 }
 
 export const runnerTokenHash = (pepper: string, jti: string) => hashSecret(pepper, HASH_PURPOSE.runner, jti);
+
+/** A fresh runner token and the hash its row keeps. */
+async function issueRunnerToken(config: Config, runnerId: string, orgId: string, now: Date) {
+  const minted = await mintToken(
+    config,
+    'runner',
+    { sub: runnerId, org: orgId },
+    { now: Math.floor(now.getTime() / 1000) },
+  );
+  return {
+    token: minted.token,
+    tokenHash: await runnerTokenHash(config.auth.pepper, minted.jti),
+    expiresAt: new Date(minted.expiresAt * 1000).toISOString(),
+  };
+}
 
 export const runnerRoutes = [
   defineRoute({
@@ -98,12 +112,7 @@ export const runnerRoutes = [
       const input = c.req.valid('json');
       const now = scope.now();
       const id = newId('runner', now.getTime());
-      const minted = await mintToken(
-        config,
-        'runner',
-        { sub: id, org: member.orgId },
-        { now: Math.floor(now.getTime() / 1000) },
-      );
+      const issued = await issueRunnerToken(config, id, member.orgId, now);
       const row = await guarded(
         () =>
           scope.db().transaction(async (tx) => {
@@ -116,7 +125,7 @@ export const runnerRoutes = [
                 provider: input.provider,
                 capacity: input.capacity,
                 labels: input.labels,
-                tokenHash: await runnerTokenHash(config.auth.pepper, minted.jti),
+                tokenHash: issued.tokenHash,
                 createdBy: principal.userId,
                 createdAt: now,
               })
@@ -140,8 +149,8 @@ export const runnerRoutes = [
       return c.json(
         {
           runner: runnerOut(row, now),
-          token: minted.token,
-          expiresAt: new Date(minted.expiresAt * 1000).toISOString(),
+          token: issued.token,
+          expiresAt: issued.expiresAt,
         },
         201,
       );
@@ -186,16 +195,11 @@ export const runnerRoutes = [
       if (current.status === 'revoked')
         throw new ProblemError('conflict', 'This runner is revoked; register a new one.');
       const now = scope.now();
-      const minted = await mintToken(
-        config,
-        'runner',
-        { sub: current.id, org: member.orgId },
-        { now: Math.floor(now.getTime() / 1000) },
-      );
+      const issued = await issueRunnerToken(config, current.id, member.orgId, now);
       const row = await scope.db().transaction(async (tx) => {
         const [updated] = await tx
           .update(runners)
-          .set({ tokenHash: await runnerTokenHash(config.auth.pepper, minted.jti) })
+          .set({ tokenHash: issued.tokenHash })
           .where(eq(runners.id, current.id))
           .returning();
         await recordAudit(
@@ -214,8 +218,8 @@ export const runnerRoutes = [
       return c.json(
         {
           runner: runnerOut(row, now),
-          token: minted.token,
-          expiresAt: new Date(minted.expiresAt * 1000).toISOString(),
+          token: issued.token,
+          expiresAt: issued.expiresAt,
         },
         201,
       );

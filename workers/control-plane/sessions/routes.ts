@@ -18,12 +18,11 @@ import { enforceRateLimit } from '../../lib/rate-limit.ts';
 import { recordAudit } from '../audit/record.ts';
 import { decodeCursor, paginate } from '../cursor.ts';
 import { iso } from '../env.ts';
-import { body, createRoute, defineRoute, json } from '../route.ts';
+import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 import { withIdempotency } from './idempotency.ts';
 import { resolveStartTarget, sessionOut } from './service.ts';
 
 const tags = ['sessions'];
-const OrgParams = z.object({ orgId: PathId });
 const SessionParams = OrgParams.extend({ sessionId: PathId });
 const ACTIVE = SESSION_STATUSES.filter((s) => s !== 'stopping' && s !== 'stopped' && s !== 'failed');
 

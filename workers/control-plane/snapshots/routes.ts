@@ -5,11 +5,10 @@ import { z } from 'zod';
 import type { Database } from '../../lib/db.ts';
 import { ProblemError } from '../../lib/problem.ts';
 import { iso } from '../env.ts';
-import { createRoute, defineRoute, json } from '../route.ts';
+import { createRoute, defineRoute, json, OrgParams } from '../route.ts';
 import { snapshotOut } from './service.ts';
 
 const tags = ['snapshots'];
-const OrgParams = z.object({ orgId: PathId });
 const SnapshotParams = OrgParams.extend({ snapshotId: PathId });
 
 async function findSnapshot(db: Database, orgId: string, id: string) {

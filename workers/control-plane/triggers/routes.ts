@@ -19,7 +19,7 @@ import { randomSecret } from '../../lib/secret-hash.ts';
 import { recordAudit } from '../audit/record.ts';
 import { guarded } from '../db-errors.ts';
 import { iso } from '../env.ts';
-import { body, createRoute, defineRoute, json } from '../route.ts';
+import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 import { validationProblem } from '../validation.ts';
 
 // Trigger definitions. A webhook's signing secret (generated, or Slack's own)
@@ -27,7 +27,6 @@ import { validationProblem } from '../validation.ts';
 // returned only in the create response.
 
 const tags = ['triggers'];
-const OrgParams = z.object({ orgId: PathId });
 const TriggerParams = OrgParams.extend({ triggerId: PathId });
 type TriggerRow = typeof triggers.$inferSelect;
 
