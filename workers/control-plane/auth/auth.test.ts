@@ -1,7 +1,7 @@
 import { loginSessions, otpChallenges } from '@airlock/schema/db';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshEmail, Harness, latestCode, login } from '../testing/harness.ts';
+import { freshEmail, Harness, latestCode, login, mailUrl } from '../testing/harness.ts';
 
 // Email OTP login, sessions and API tokens against the real stack: codes come
 // from the mail sink, the clock is injected to expire them.
@@ -260,5 +260,35 @@ describe('invites', () => {
     expect(me.json.memberships).toEqual([expect.objectContaining({ orgId: org.json.id, role: 'admin' })]);
     const open = await h.call<{ items: unknown[] }>('GET', `/orgs/${org.json.id}/invites`, { cookie: owner });
     expect(open.json.items).toEqual([]);
+  });
+});
+
+async function mailsTo(email: string): Promise<number> {
+  const messages = (await (await fetch(`${mailUrl()}/messages`)).json()) as { to: string[] }[];
+  return messages.filter((m) => m.to.includes(email)).length;
+}
+
+describe('closed signup', () => {
+  it('mails codes only to existing users and invitees, answering the same to everyone', async () => {
+    const closed = new Harness({ AIRLOCK_AUTH_ALLOW_SIGNUP: 'false' });
+    try {
+      const stranger = freshEmail('stranger');
+      const reply = await closed.call('POST', '/auth/otp/request', {
+        body: { email: stranger },
+        headers: ip(),
+      });
+      expect(reply.status).toBe(202);
+      await expect(latestCode(stranger)).rejects.toThrow('no login code');
+      const known = freshEmail('known');
+      await login(h, known); // signs up while signup is open
+      const before = await mailsTo(known);
+      expect(
+        (await closed.call('POST', '/auth/otp/request', { body: { email: known }, headers: ip() })).status,
+      ).toBe(202);
+      expect(await mailsTo(known)).toBe(before + 1);
+      h.secret(await latestCode(known));
+    } finally {
+      await closed.close();
+    }
   });
 });

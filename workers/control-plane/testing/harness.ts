@@ -40,8 +40,15 @@ export class Harness {
   readonly secrets = new Set<string>();
   /** Replies that disclose a secret by design (the one response that shows a new token). */
   readonly #disclosures = new Set<number>();
-  readonly config: Config = configFromWorkerEnv(env);
+  readonly env: typeof env;
+  readonly config: Config;
   readonly #app = createApp({ clock: () => this.now, logSink: (line) => this.logs.push(line) });
+
+  /** `vars` override AIRLOCK_* settings for this harness only. */
+  constructor(vars: Readonly<Record<`AIRLOCK_${string}`, string>> = {}) {
+    this.env = { ...env, ...vars };
+    this.config = configFromWorkerEnv(this.env);
+  }
   readonly #dbs: DbHandle[] = [];
 
   advance(seconds: number): void {
@@ -80,7 +87,7 @@ export class Harness {
           : {}),
     });
     const ctx = createExecutionContext();
-    const response = await this.#app.fetch(request, env, ctx);
+    const response = await this.#app.fetch(request, this.env, ctx);
     const text = await response.text();
     await waitOnExecutionContext(ctx);
     const record = this.bodies.length;
