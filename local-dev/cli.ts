@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<unknown>> = {
   bench: async () => (await import('./bench.ts')).runBenchmarks(process.argv.slice(3)),
   migrate: async () => (await import('./migrate-command.ts')).migrateCommand(),
   seed: async () => (await import('./migrate-command.ts')).seedCommand(),
+  'rotate-keys': async () => (await import('./rotate-keys.ts')).rotateKeysCommand(),
 };
 
 const name = process.argv[2] ?? '';
