@@ -284,11 +284,20 @@ async fn websocket_upgrades_are_spliced_through_the_tunnel() {
 #[tokio::test]
 async fn health_reports_the_tunnel_state() {
     let (_gw, sb, _dir) = support::connected(Upstream::default(), Transport::Ws).await;
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sandboxd"))
-        .args(["health", "--addr", &sb.proxy])
-        .output()
-        .await
-        .expect("run health");
+    // The gateway counts the connection when it accepts it; sandboxd calls itself connected
+    // once WELCOME has arrived. Ask until it says so (bounded), as an orchestrator would.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let out = loop {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sandboxd"))
+            .args(["health", "--addr", &sb.proxy])
+            .output()
+            .await
+            .expect("run health");
+        if out.status.success() || std::time::Instant::now() > deadline {
+            break out;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["tunnel"]["connected"], serde_json::json!(true));
