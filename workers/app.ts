@@ -1,0 +1,56 @@
+import { Hono } from 'hono';
+import { controlPlane } from './control-plane/app.ts';
+import { edge } from './edge/routes.ts';
+import { health } from './health.ts';
+import { type AppEnv, requestScope } from './lib/context.ts';
+import { safeErrorMessage } from './lib/log.ts';
+import { ProblemError, problemBody, problemResponse } from './lib/problem.ts';
+
+// Routing by path. Everything not listed in wrangler.toml's
+// assets.run_worker_first is served from the dashboard's static assets
+// before this code runs.
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestScope());
+  app.get('/healthz', health);
+  app.route('/api', controlPlane());
+  app.route('/', edge());
+  app.all('/hooks/:triggerId', () => {
+    throw new ProblemError('not_found', 'No such trigger.');
+  });
+
+  app.notFound((c) => {
+    const scope = c.get('scope');
+    const path = new URL(c.req.url).pathname;
+    return problemResponse(
+      problemBody('not_found', `Nothing is served at ${path}.`, {
+        instance: path,
+        requestId: scope.requestId,
+      }),
+    );
+  });
+
+  app.onError((error, c) => {
+    const scope = c.get('scope');
+    const path = new URL(c.req.url).pathname;
+    if (error instanceof ProblemError) {
+      return problemResponse(
+        problemBody(error.code, error.message, {
+          instance: path,
+          requestId: scope.requestId,
+          extensions: { ...error.extensions },
+        }),
+        { ...error.headers },
+      );
+    }
+    scope.log.error('unhandled error', { error: safeErrorMessage(error), path });
+    return problemResponse(
+      problemBody('internal', 'Something went wrong on our side; the request id identifies it in the logs.', {
+        instance: path,
+        requestId: scope.requestId,
+      }),
+    );
+  });
+  return app;
+}

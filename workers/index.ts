@@ -1,0 +1,22 @@
+import { createApp } from './app.ts';
+import type { Env } from './lib/env.ts';
+import { createLogger } from './lib/log.ts';
+
+// The one Worker: HTTP routing, the Durable Object classes, the Workflows and
+// the cron entry all leave from here.
+
+export { OrgLimiter } from '@airlock/durable-objects/org-limiter';
+export { RunnerHub } from '@airlock/durable-objects/runner-hub';
+export { SessionGateway } from '@airlock/durable-objects/session-gateway';
+export { SessionLifecycleWorkflow } from './workflows/session-lifecycle.ts';
+export { SnapshotBuildWorkflow } from './workflows/snapshot-build.ts';
+
+const app = createApp();
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  async scheduled(controller) {
+    // Schedules are evaluated here each minute (triggers of kind "schedule").
+    createLogger({ cron: controller.cron }).debug('cron tick', { scheduledTime: controller.scheduledTime });
+  },
+} satisfies ExportedHandler<Env>;
