@@ -259,3 +259,72 @@ impl Out {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data_len(f: &Frame) -> usize {
+        match &f.body {
+            Body::Data(b) => b.len(),
+            other => panic!("expected DATA, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn credit_limits_what_is_sent_and_returns_space() {
+        let (s, _rx) = StreamShared::new(2, Kind::Exec, 1000, None, true);
+        assert_eq!(s.try_push(&Bytes::from(vec![1u8; 2500]), false), Push::Queued);
+        assert_eq!(data_len(&s.next_frame().expect("frame")), 1000);
+        assert!(s.next_frame().is_none(), "sent beyond the window");
+        s.add_credit(600);
+        assert_eq!(data_len(&s.next_frame().expect("frame")), 600);
+        assert_eq!(s.lock().base, 600, "acknowledged bytes are released");
+    }
+
+    #[test]
+    fn a_connected_stream_pushes_back_when_its_buffer_is_full() {
+        let (s, _rx) = StreamShared::new(1, Kind::Port, 65_536, None, true);
+        assert_eq!(s.try_push(&Bytes::from(vec![0u8; 65_536]), false), Push::Queued);
+        assert_eq!(s.try_push(&Bytes::from_static(b"x"), false), Push::Full);
+    }
+
+    #[test]
+    fn a_disconnected_pty_keeps_the_newest_bytes_up_to_the_bound() {
+        let (s, _rx) = StreamShared::new(2, Kind::Pty, 65_536, None, false);
+        let chunk = Bytes::from(vec![7u8; 100_000]);
+        for _ in 0..15 {
+            assert_eq!(s.try_push(&chunk, false), Push::Queued, "a disconnected PTY never blocks");
+        }
+        {
+            let o = s.lock();
+            assert_eq!(o.produced, 1_500_000);
+            assert_eq!(o.produced - o.base, RESUME_BUFFER, "holds exactly the bound");
+        }
+        // The gateway had 1000 bytes; everything from the oldest kept byte on is re-sent.
+        s.resume(1000, 65_536);
+        assert_eq!(s.lock().base, 1_500_000 - RESUME_BUFFER);
+        let mut resent = 0;
+        while let Some(f) = s.next_frame() {
+            resent += data_len(&f);
+            s.add_credit(data_len(&f) as u32);
+        }
+        assert_eq!(resent as u64, RESUME_BUFFER);
+    }
+
+    #[test]
+    fn resume_resends_from_what_the_gateway_received_then_the_exit() {
+        let (s, _rx) = StreamShared::new(2, Kind::Exec, 65_536, None, true);
+        assert_eq!(s.try_push(&Bytes::from_static(b"hello world"), false), Push::Queued);
+        s.finish(Body::Exit { code: 0, signal: 0, timed_out: false });
+        assert_eq!(data_len(&s.next_frame().expect("data")), 11);
+        assert!(matches!(s.next_frame().map(|f| f.body), Some(Body::Exit { .. })));
+        s.set_disconnected();
+        s.resume(6, 65_536);
+        match s.next_frame().map(|f| f.body) {
+            Some(Body::Data(b)) => assert_eq!(&b[..], b"world"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(s.next_frame().map(|f| f.body), Some(Body::Exit { .. })), "EXIT re-sent");
+    }
+}
