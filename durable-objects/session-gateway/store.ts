@@ -82,7 +82,9 @@ export type MetaKey =
   | 'stop_requested'
   | 'flush_failures'
   | 'flush_retry_at'
-  | 'stop_retry_at';
+  | 'stop_retry_at'
+  | 'bootstrap_jti'
+  | 'bootstrap_expires_at';
 
 export interface SessionInfo {
   readonly sessionId: string;

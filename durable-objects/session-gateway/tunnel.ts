@@ -126,6 +126,10 @@ export class Tunnel implements FrameSink {
     const epoch = (this.#host.store.getNumber('epoch') ?? 0) + 1;
     this.#host.store.set('epoch', epoch);
     for (const old of this.#ctx.getWebSockets('tunnel')) old.close(1000, 'superseded by a new connection');
+    if (auth.type === 'bootstrap') {
+      this.#host.store.set('bootstrap_jti', auth.jti);
+      this.#host.store.set('bootstrap_expires_at', auth.expiresAt);
+    }
     const { 0: client, 1: server } = new WebSocketPair();
     this.#ctx.acceptWebSocket(server, ['tunnel']);
     const attachment: TunnelAttachment = {
@@ -241,11 +245,13 @@ export class Tunnel implements FrameSink {
       this.#host.resumed(stream, gap);
       kept.push({ id: stream.id, received: stream.c.received });
     }
-    this.#host.store.rotateTunnelTokens(
-      att.auth.type === 'resume' ? att.auth.hash : null,
-      hash,
-      this.#host.now(),
-    );
+    const { store } = this.#host;
+    store.rotateTunnelTokens(att.auth.type === 'resume' ? att.auth.hash : null, hash, this.#host.now());
+    if (att.auth.type === 'resume') {
+      // Valid now: the token this connection used and the new one. The bootstrap token is neither.
+      const jti = store.get('bootstrap_jti');
+      if (jti !== null) store.redeem(jti, 'bootstrap', store.getNumber('bootstrap_expires_at') ?? 0);
+    }
     att.welcomed = true;
     ws.serializeAttachment(att);
     const welcome = {

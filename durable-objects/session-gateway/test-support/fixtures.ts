@@ -58,20 +58,25 @@ export interface World {
   readonly sessionId: string;
 }
 
-/** An org with an owner, a published profile version and a running session started by the owner. */
-export async function createWorld(): Promise<World> {
-  const orgId = newId('org');
-  const userId = newId('user');
+/**
+ * An org with an owner, a published profile version and a running session started by the owner;
+ * given an org and user, another session in that org.
+ */
+export async function createWorld(existing?: { orgId: string; userId: string }): Promise<World> {
+  const orgId = existing?.orgId ?? newId('org');
+  const userId = existing?.userId ?? newId('user');
   const profileId = newId('profile');
   const versionId = newId('profileVersion');
   const sessionId = newId('session');
   await withDb(async (db) => {
-    await db
-      .insert(orgs)
-      .values({ id: orgId, name: 'Gateway test', slug: `gw-${orgId.slice(-12).toLowerCase()}` });
-    await db.insert(users).values({ id: userId, email: `${userId.toLowerCase()}@example.test` });
-    await db.insert(memberships).values({ id: newId('membership'), orgId, userId, role: 'owner' });
-    await db.insert(sandboxProfiles).values({ id: profileId, orgId, name: 'p' });
+    if (existing === undefined) {
+      await db
+        .insert(orgs)
+        .values({ id: orgId, name: 'Gateway test', slug: `gw-${orgId.slice(-12).toLowerCase()}` });
+      await db.insert(users).values({ id: userId, email: `${userId.toLowerCase()}@example.test` });
+      await db.insert(memberships).values({ id: newId('membership'), orgId, userId, role: 'owner' });
+    }
+    await db.insert(sandboxProfiles).values({ id: profileId, orgId, name: `p-${profileId}` });
     await db.insert(profileVersions).values({
       id: versionId,
       profileId,
@@ -186,9 +191,9 @@ export async function ptyToken(world: World, mode: 'rw' | 'ro') {
 /** A session with `routes` applied and a sandbox connected. */
 export async function startSession(
   routes: (world: World) => Promise<EgressRoute[]> | EgressRoute[],
-  options: { passthrough?: string[]; settings?: Partial<SessionSettings> } = {},
+  options: { passthrough?: string[]; settings?: Partial<SessionSettings>; world?: World } = {},
 ): Promise<{ world: World; stub: DurableObjectStub<SessionGateway>; peer: SandboxPeer }> {
-  const world = await createWorld();
+  const world = options.world ?? (await createWorld());
   const stub = gateway(world.sessionId);
   const applied = await stub.applyPlan({
     sessionId: world.sessionId,

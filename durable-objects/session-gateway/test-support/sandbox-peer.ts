@@ -24,6 +24,8 @@ export interface PeerStream {
   received: number;
   /** sandbox→gateway DATA bytes produced (HELLO `to`). */
   produced: number;
+  /** Oldest produced byte still held for re-sending (HELLO `from`). */
+  from: number;
   head: JsonObject | null;
   readonly chunks: Uint8Array[];
   fin: boolean;
@@ -88,8 +90,11 @@ export class SandboxPeer {
     return peer;
   }
 
-  /** Dial with `token`, HELLO (listing resumable streams), await WELCOME, confirm with a PING. */
-  async dial(token: string): Promise<void> {
+  /**
+   * Dial with `token`, HELLO (listing resumable streams), await WELCOME, confirm with a PING
+   * (unless `confirm` is false: a connection lost before the sandbox stored the new token).
+   */
+  async dial(token: string, options: { confirm?: boolean; hello?: JsonObject } = {}): Promise<void> {
     const response = await openTunnel(this.sessionId, token);
     if (response.status !== 101 || response.webSocket === null)
       throw new Error(`tunnel refused: ${response.status} ${await response.text()}`);
@@ -118,9 +123,10 @@ export class SandboxPeer {
           id: s.id,
           kind: s.kind,
           received: s.received,
-          from: 0,
+          from: s.from,
           to: s.produced,
         })),
+        ...options.hello,
       },
     });
     await this.until('WELCOME', () => this.welcome !== null || this.closeFrame !== null);
@@ -129,7 +135,8 @@ export class SandboxPeer {
     if (welcome === null) throw new Error(`no WELCOME: ${JSON.stringify(this.closeFrame)}`);
     this.resumeToken = String(welcome.resumeToken);
     for (const s of resumable) s.credit = Number(welcome.window);
-    this.send({ type: 'ping', stream: 0, flags: 0, opaque: new TextEncoder().encode('resumeok') });
+    if (options.confirm !== false)
+      this.send({ type: 'ping', stream: 0, flags: 0, opaque: new TextEncoder().encode('resumeok') });
   }
 
   send(frame: Frame): void {
@@ -171,6 +178,7 @@ export class SandboxPeer {
       credit: Number(this.welcome?.window ?? DEFAULT_WINDOW),
       received: 0,
       produced: 0,
+      from: 0,
       head: null,
       chunks: [],
       fin: false,
