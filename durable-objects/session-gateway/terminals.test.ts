@@ -126,7 +126,7 @@ describe('terminal fan-out', () => {
     await viewer.until('viewer closed', () => viewer.closed !== null);
     await peer.until('tunnel closed', () => peer.ws === null);
     await peer.dial(peer.resumeToken);
-    expect((peer.welcome?.streams as { id: number }[]).map((s) => s.id)).toEqual([pty]);
+    expect(((peer.welcome?.streams ?? []) as { id: number }[]).map((s) => s.id)).toEqual([pty]);
     await peer.output(pty, 'after eviction\r\n');
     const back = await Viewer.attach(world.sessionId, await rw(world));
     await back.until(

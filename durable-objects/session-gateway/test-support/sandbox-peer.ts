@@ -278,14 +278,20 @@ export class SandboxPeer {
     } while (offset < data.length);
   }
 
-  /** Open an `http` stream; the response is collected by `response()`. */
-  async open(kind: 'http' | 'sign', meta: JsonObject, body?: Uint8Array): Promise<number> {
+  /** Open an `http` or `sign` stream; the response is collected by `response()`. */
+  async open(
+    kind: 'http' | 'sign',
+    meta: JsonObject,
+    body?: Uint8Array,
+    options: { upgrade?: boolean } = {},
+  ): Promise<number> {
     const id = this.#nextId;
     this.#nextId += 2;
     this.#stream(id, kind, meta);
-    const bodyless = body === undefined || body.length === 0;
+    // An upgrade keeps the sandbox's direction open for the upgraded bytes.
+    const bodyless = (body === undefined || body.length === 0) && options.upgrade !== true;
     this.send({ type: 'open', stream: id, flags: bodyless ? Flag.FIN : 0, kind, meta });
-    if (!bodyless) await this.write(id, body, { fin: true });
+    if (body !== undefined && body.length > 0) await this.write(id, body, { fin: true });
     return id;
   }
 
