@@ -5,7 +5,7 @@ use crate::child::{ChildEnv, UserError};
 use crate::codec::Kind;
 use crate::startup::{child_env, StartupInput};
 use crate::tls::{Authority, TlsError, TrustPaths};
-use crate::tunnel::dial::{client_tls, DialError, Target};
+use crate::tunnel::dial::{client_tls, DialError};
 use crate::tunnel::mux::{Incoming, Mux};
 use crate::tunnel::{TunnelConfig, TunnelError};
 use crate::{exec, ports, proxy, pty, sign};
@@ -26,6 +26,8 @@ pub enum DaemonError {
     Tunnel(#[from] TunnelError),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    #[error("{0}")]
+    Startup(#[from] crate::startup::StartupError),
 }
 
 fn init_logs(json: bool) {
@@ -67,11 +69,7 @@ pub async fn run(input: StartupInput) -> Result<(), DaemonError> {
     let sign_listener = bind_sign_socket(&paths.sign_socket, &children)?;
     tokio::spawn(sign::serve(sign_listener, mux.clone(), children.uid));
 
-    let target = match (&input.gateway.url, &input.gateway.unix_socket) {
-        (Some(url), _) => Target::Url(url.clone()),
-        (None, Some(socket)) => Target::Unix { socket: socket.clone(), path: input.gateway.path.clone() },
-        (None, None) => unreachable_gateway(),
-    };
+    let target = input.target()?;
     let tls = client_tls(input.gateway.ca_pem.as_deref())?;
     let cfg = TunnelConfig::new(target, input.session_id.clone(), input.bootstrap_token.clone(), tls);
     // The one line on stdout: what a supervisor (or test) needs to know.
@@ -87,11 +85,6 @@ pub async fn run(input: StartupInput) -> Result<(), DaemonError> {
             Ok(())
         }
     }
-}
-
-fn unreachable_gateway() -> Target {
-    // validate() guarantees a gateway; keep a harmless value instead of panicking.
-    Target::Url(String::new())
 }
 
 async fn terminate() {

@@ -1,6 +1,7 @@
 //! The startup input (JSON on stdin or in a file), and what sandboxd derives from it: the child
 //! environment (proxy and CA trust variables) and the paths it writes.
 
+use crate::tunnel::dial::Target;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -104,12 +105,30 @@ impl StartupInput {
         if self.session_id.is_empty() || self.bootstrap_token.is_empty() {
             return Err(StartupError::Invalid("sessionId and bootstrapToken are required"));
         }
+        self.target().map(|_| ())
+    }
+
+    /// Where the tunnel dials: exactly one of `gateway.url` and `gateway.unixSocket`.
+    pub fn target(&self) -> Result<Target, StartupError> {
         match (&self.gateway.url, &self.gateway.unix_socket) {
-            (Some(_), None) | (None, Some(_)) => Ok(()),
+            (Some(url), None) => Ok(Target::Url(url.clone())),
+            (None, Some(socket)) => {
+                Ok(Target::Unix { socket: socket.clone(), path: self.gateway.path.clone() })
+            }
             _ => Err(StartupError::Invalid("gateway needs exactly one of url and unixSocket")),
         }
     }
 }
+
+/// Variables naming the CA bundle, one per client family (OpenSSL, Node, Python, git, curl, Codex).
+pub const CA_ENV: [&str; 6] = [
+    "SSL_CERT_FILE",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "GIT_SSL_CAINFO",
+    "CURL_CA_BUNDLE",
+    "CODEX_CA_CERTIFICATE",
+];
 
 /// The environment every child gets: the input's env, then proxy and trust variables.
 pub fn child_env(input: &StartupInput, proxy_addr: &str) -> BTreeMap<String, String> {
@@ -124,16 +143,51 @@ pub fn child_env(input: &StartupInput, proxy_addr: &str) -> BTreeMap<String, Str
     env.insert("no_proxy".into(), no_proxy);
     env.insert("NODE_USE_ENV_PROXY".into(), "1".into());
     let bundle = input.paths.ca_bundle.to_string_lossy().into_owned();
-    for name in [
-        "SSL_CERT_FILE",
-        "NODE_EXTRA_CA_CERTS",
-        "REQUESTS_CA_BUNDLE",
-        "GIT_SSL_CAINFO",
-        "CURL_CA_BUNDLE",
-        "CODEX_CA_CERTIFICATE",
-    ] {
+    for name in CA_ENV {
         env.insert(name.into(), bundle.clone());
     }
     env.insert("AIRLOCK_SIGN_SOCKET".into(), input.paths.sign_socket.to_string_lossy().into_owned());
     env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<StartupInput, StartupError> {
+        let input: StartupInput = serde_json::from_str(json)?;
+        input.validate()?;
+        Ok(input)
+    }
+
+    #[test]
+    fn minimal_input_gets_defaults_and_children_get_proxy_and_trust_env() {
+        let input =
+            parse(r#"{"sessionId":"ses_1","bootstrapToken":"t","gateway":{"unixSocket":"/run/t.sock"}}"#)
+                .expect("valid");
+        assert_eq!(input.user, "sandbox");
+        assert!(matches!(input.target(), Ok(Target::Unix { path, .. }) if path == "/tunnel"));
+        let env = child_env(&input, "127.0.0.1:8877");
+        for k in ["HTTP_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+            assert_eq!(env[k], "http://127.0.0.1:8877");
+        }
+        for k in CA_ENV {
+            assert_eq!(env[k], "/etc/airlock/ca.pem");
+        }
+        assert_eq!(env["NODE_USE_ENV_PROXY"], "1");
+        assert_eq!(env["NO_PROXY"], "localhost,127.0.0.1,::1");
+    }
+
+    #[test]
+    fn unknown_keys_and_ambiguous_gateways_are_rejected() {
+        assert!(
+            parse(r#"{"sessionId":"s","bootstrapToken":"t","gateway":{"url":"wss://g"},"extra":1}"#).is_err()
+        );
+        assert!(parse(
+            r#"{"sessionId":"s","bootstrapToken":"t","gateway":{"url":"wss://g","unixSocket":"/s"}}"#
+        )
+        .is_err());
+        assert!(parse(r#"{"sessionId":"s","bootstrapToken":"t","gateway":{}}"#).is_err());
+        assert!(parse(r#"{"sessionId":"","bootstrapToken":"t","gateway":{"url":"wss://g"}}"#).is_err());
+    }
 }

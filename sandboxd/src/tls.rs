@@ -166,3 +166,39 @@ pub fn install(authority: &Authority, paths: &TrustPaths) -> Result<(), TlsError
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_are_minted_per_host_and_cached() {
+        let ca = Authority::generate("test").expect("ca");
+        let a = ca.leaf("Example.test").expect("leaf");
+        assert!(Arc::ptr_eq(&a, &ca.leaf("example.test").expect("leaf")), "cached, case-insensitive");
+        assert_eq!(a.cert.len(), 2, "leaf + CA");
+        assert!(ca.leaf("127.0.0.1").is_ok() && ca.leaf("[::1]").is_ok(), "IP SANs");
+    }
+
+    #[test]
+    fn install_writes_only_the_certificate_and_runs_the_update_command() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("updated");
+        let script = dir.path().join("update.sh");
+        std::fs::write(&script, format!("#!/bin/sh\ntouch {}\n", marker.display())).expect("write");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let paths = TrustPaths {
+            bundle: dir.path().join("etc/ca.pem"),
+            system_cert: Some(dir.path().join("store/airlock.crt")),
+            update_command: Some(script),
+        };
+        let ca = Authority::generate("test").expect("ca");
+        install(&ca, &paths).expect("install");
+        for f in [&paths.bundle, paths.system_cert.as_ref().expect("set")] {
+            let pem = std::fs::read_to_string(f).expect("read");
+            assert!(pem.starts_with("-----BEGIN CERTIFICATE-----") && !pem.contains("PRIVATE KEY"));
+        }
+        assert!(marker.exists(), "update command ran");
+    }
+}

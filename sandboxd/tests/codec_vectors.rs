@@ -50,47 +50,48 @@ fn vector_files() -> Vec<PathBuf> {
     files
 }
 
-#[test]
-fn valid_vectors_decode_and_reencode() {
-    let mut count = 0;
+/// Every entry of one section ("valid" or "invalid") across the vector files: (name, bytes, entry).
+fn entries(section: &str) -> Vec<(String, Vec<u8>, Value)> {
+    let mut out = Vec::new();
     for file in vector_files() {
         let doc: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-        for v in doc["valid"].as_array().expect("valid") {
-            let name = v["name"].as_str().expect("name");
-            let bytes = unhex(v["hex"].as_str().expect("hex"));
-            let frame = decode(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(to_json(&frame), v["frame"], "{name}");
-            let again = encode(&frame).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(decode(&again).expect("re-decode"), frame, "{name}");
-            let is_json = matches!(
-                frame.body,
-                Body::Hello(_) | Body::Welcome(_) | Body::Head(_) | Body::Trailers(_) | Body::Open { .. }
-            );
-            if !is_json {
-                assert_eq!(hex(&again), v["hex"].as_str().expect("hex"), "{name}");
-            }
-            count += 1;
+        for v in doc[section].as_array().expect("section") {
+            let name = v["name"].as_str().expect("name").to_owned();
+            out.push((name, unhex(v["hex"].as_str().expect("hex")), v.clone()));
         }
     }
-    assert!(count >= 25, "only {count} valid vectors");
+    out
+}
+
+#[test]
+fn valid_vectors_decode_and_reencode() {
+    let valid = entries("valid");
+    assert!(valid.len() >= 25, "only {} valid vectors", valid.len());
+    for (name, bytes, v) in valid {
+        let frame = decode(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(to_json(&frame), v["frame"], "{name}");
+        let again = encode(&frame).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(decode(&again).expect("re-decode"), frame, "{name}");
+        let is_json = matches!(
+            frame.body,
+            Body::Hello(_) | Body::Welcome(_) | Body::Head(_) | Body::Trailers(_) | Body::Open { .. }
+        );
+        if !is_json {
+            assert_eq!(again, bytes, "{name}: encoding differs");
+        }
+    }
 }
 
 #[test]
 fn invalid_vectors_fail_with_their_code() {
-    let mut count = 0;
-    for file in vector_files() {
-        let doc: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-        for v in doc["invalid"].as_array().expect("invalid") {
-            let name = v["name"].as_str().expect("name");
-            let bytes = unhex(v["hex"].as_str().expect("hex"));
-            match decode(&bytes) {
-                Ok(f) => panic!("{name}: decoded {f:?}"),
-                Err(e) => assert_eq!(e.code.as_str(), v["error"].as_str().expect("error"), "{name}"),
-            }
-            count += 1;
+    let invalid = entries("invalid");
+    assert!(invalid.len() >= 30, "only {} invalid vectors", invalid.len());
+    for (name, bytes, v) in invalid {
+        match decode(&bytes) {
+            Ok(f) => panic!("{name}: decoded {f:?}"),
+            Err(e) => assert_eq!(e.code.as_str(), v["error"].as_str().expect("error"), "{name}"),
         }
     }
-    assert!(count >= 30, "only {count} invalid vectors");
 }
 
 #[test]
@@ -99,4 +100,19 @@ fn encode_rejects_what_decode_rejects() {
     assert!(encode(&Frame::new(1, Body::Window(0))).is_err());
     assert!(encode(&Frame::new(1, Body::Data(vec![0; 65_537].into()))).is_err());
     assert!(encode(&Frame::new(1, Body::Exit { code: 0, signal: 0, timed_out: false })).is_err());
+}
+
+/// Found by the fuzzer: JSON numbers must survive decode → encode → decode exactly
+/// (serde_json's default float parser rounds `54e120` to a neighbouring float).
+#[test]
+fn json_numbers_round_trip_exactly() {
+    for number in ["54e120", "5.3999999999999995e+121", "1e-300", "0.1", "18446744073709551615", "-0.0"] {
+        let payload = format!("{{\"versions\":[1],\"to\":{number}}}");
+        let mut bytes = vec![0, 0, 0, 0, 1, 0];
+        bytes.extend((payload.len() as u32).to_be_bytes());
+        bytes.extend(payload.as_bytes());
+        let frame = decode(&bytes).expect("decodes");
+        let again = decode(&encode(&frame).expect("encodes")).expect("re-decodes");
+        assert_eq!(again, frame, "number {number}");
+    }
 }

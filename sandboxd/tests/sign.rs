@@ -5,6 +5,7 @@ mod support;
 
 use std::path::Path;
 use support::upstream::Upstream;
+use support::Transport;
 
 fn git(dir: &Path, home: &Path, sign_socket: &Path, args: &[&str]) -> std::process::Output {
     let out = std::process::Command::new("git")
@@ -22,7 +23,7 @@ fn git(dir: &Path, home: &Path, sign_socket: &Path, args: &[&str]) -> std::proce
 #[tokio::test]
 async fn git_commit_is_signed_by_the_gateway_and_verifies() {
     if support::find_program("git", None).is_none() || support::find_program("ssh-keygen", None).is_none() {
-        return eprintln!("SKIP: git or ssh-keygen is not installed");
+        return support::skip("git or ssh-keygen is not installed");
     }
     let keys = tempfile::tempdir().expect("tempdir");
     let key = keys.path().join("id_ed25519");
@@ -33,7 +34,7 @@ async fn git_commit_is_signed_by_the_gateway_and_verifies() {
         .expect("ssh-keygen");
     assert!(status.success());
     let upstream = Upstream { git_root: None, signing_key: Some(key.clone()) };
-    let (_gw, sb, dir) = support::connected(upstream, false).await;
+    let (_gw, sb, dir) = support::connected(upstream, Transport::Ws).await;
     // The sandbox side holds only the public key.
     let public = std::fs::read_to_string(key.with_extension("pub")).expect("pub");
     let repo = dir.path().join("repo");
@@ -73,7 +74,7 @@ async fn git_commit_is_signed_by_the_gateway_and_verifies() {
 
 #[tokio::test]
 async fn signing_fails_clearly_when_the_gateway_refuses() {
-    let (_gw, sb, dir) = support::connected(Upstream::default(), false).await;
+    let (_gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
     let payload = dir.path().join("payload");
     std::fs::write(&payload, "x").expect("write");
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_airlock-sign"))

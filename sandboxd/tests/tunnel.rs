@@ -6,10 +6,11 @@ mod support;
 use sandboxd::codec::{Body, Frame, Kind};
 use serde_json::json;
 use support::upstream::Upstream;
+use support::Transport;
 
 #[tokio::test]
 async fn exec_reports_output_streams_and_exit_code_over_tcp() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let id = gw.open(Kind::Exec, json!({"command": ["sh", "-c", "echo out; echo err >&2; id -un; exit 7"]}));
     assert_eq!(gw.wait_exit(id).await, (7, 0, false));
     let (out, err) = gw.stream(id, |s| (String::from_utf8_lossy(&s.stdout).into_owned(), s.stderr.clone()));
@@ -19,7 +20,7 @@ async fn exec_reports_output_streams_and_exit_code_over_tcp() {
 
 #[tokio::test]
 async fn exec_over_the_unix_socket_gets_stdin_and_the_sandbox_env() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), true).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Unix).await;
     let id = gw.open(
         Kind::Exec,
         json!({"command": ["sh", "-c", "cat; echo \"$HTTPS_PROXY $NODE_USE_ENV_PROXY $AIRLOCK_TEST\""]}),
@@ -32,8 +33,16 @@ async fn exec_over_the_unix_socket_gets_stdin_and_the_sandbox_env() {
 }
 
 #[tokio::test]
+async fn the_tunnel_dials_wss_with_a_provided_ca() {
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Wss).await;
+    let id = gw.open(Kind::Exec, json!({"command": ["echo", "over tls"]}));
+    assert_eq!(gw.wait_exit(id).await, (0, 0, false));
+    assert_eq!(gw.stream(id, |s| s.stdout.clone()), b"over tls\n");
+}
+
+#[tokio::test]
 async fn exec_timeout_kills_the_whole_process_group() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let marker = format!("/tmp/airlock-exec-timeout-{}", std::process::id());
     let script = format!("(sleep 3; touch {marker}) & sleep 30");
     let started = std::time::Instant::now();
@@ -47,7 +56,7 @@ async fn exec_timeout_kills_the_whole_process_group() {
 
 #[tokio::test]
 async fn unknown_command_is_reset_with_spawn_failed() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let id = gw.open(Kind::Exec, json!({"command": ["/nonexistent/airlock"]}));
     let reset = gw.wait_for("reset", |s| s.streams.get(&id)?.reset.clone()).await;
     assert_eq!(reset.0, sandboxd::codec::code::SPAWN_FAILED);
@@ -55,7 +64,7 @@ async fn unknown_command_is_reset_with_spawn_failed() {
 
 #[tokio::test]
 async fn a_stalled_stream_does_not_block_the_others() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     // A big producer whose output nobody consumes: it fills its 64 KiB window and stops.
     let big = gw.open(Kind::Exec, json!({"command": ["sh", "-c", "head -c 5000000 /dev/zero"]}));
     gw.stall(big, true);
@@ -72,7 +81,7 @@ async fn a_stalled_stream_does_not_block_the_others() {
 
 #[tokio::test]
 async fn reconnect_resumes_a_pty_and_delivers_output_produced_while_disconnected() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let script = "read go; i=0; while [ $i -lt 20 ]; do echo line-$i; i=$((i+1)); sleep 0.1; done; read x; echo got-$x";
     let id = gw.open(Kind::Pty, json!({"command": ["sh", "-c", script], "cols": 80, "rows": 24}));
     gw.send(id, b"go\n", false).await;
@@ -96,7 +105,7 @@ async fn reconnect_resumes_a_pty_and_delivers_output_produced_while_disconnected
 
 #[tokio::test]
 async fn a_spent_bootstrap_token_is_rejected() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let mut req =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(gw.url.as_str())
             .expect("req");
@@ -112,7 +121,7 @@ async fn a_spent_bootstrap_token_is_rejected() {
 
 #[tokio::test]
 async fn pty_round_trip_resize_signals_and_several_at_once() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let a = gw.open(Kind::Pty, json!({"command": ["sh"], "cols": 100, "rows": 30}));
     let b = gw.open(Kind::Pty, json!({"command": ["sh"], "cols": 80, "rows": 24}));
     gw.send(a, b"stty size; echo A-$((20+22))\n", false).await;
@@ -136,7 +145,7 @@ async fn pty_round_trip_resize_signals_and_several_at_once() {
 
 #[tokio::test]
 async fn port_streams_reach_a_local_tcp_server() {
-    let (gw, _sb, _d) = support::connected(Upstream::default(), false).await;
+    let (gw, _sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move {
@@ -152,4 +161,51 @@ async fn port_streams_reach_a_local_tcp_server() {
     let closed = gw.open(Kind::Port, json!({"port": 1}));
     let reset = gw.wait_for("reset", |s| s.streams.get(&closed)?.reset.clone()).await;
     assert_eq!(reset.0, sandboxd::codec::code::CONNECT_FAILED);
+}
+
+#[tokio::test]
+async fn protocol_violations_close_with_a_code_and_sandboxd_reconnects() {
+    let (gw, sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
+    // An unknown frame type: CLOSE UNKNOWN_TYPE, then a fresh connection.
+    assert!(gw.inner.send_raw(vec![0, 0, 0, 2, 0xff, 0, 0, 0, 0, 0]));
+    gw.wait_for("CLOSE", |s| {
+        s.closes.iter().any(|c| c.0 == sandboxd::codec::code::UNKNOWN_TYPE).then_some(())
+    })
+    .await;
+    gw.wait_connected(2).await;
+    // A truncated frame, then a second handshake (a semantic violation).
+    assert!(gw.inner.send_raw(vec![0, 0, 0, 2, 4, 0, 0, 0, 0, 9, 1]));
+    gw.wait_connected(3).await;
+    assert!(gw.inner.send_frame(Frame::new(0, Body::Hello(Default::default()))));
+    gw.wait_connected(4).await;
+    // A message over the size limit: the WebSocket layer refuses it; sandboxd survives.
+    assert!(gw.inner.send_raw(vec![0u8; 200_000]));
+    gw.wait_connected(5).await;
+    let closes: Vec<u16> = gw.inner.lock().closes.iter().map(|c| c.0).collect();
+    assert!(closes.contains(&sandboxd::codec::code::PROTOCOL_ERROR), "{closes:?}");
+    let id = gw.open(Kind::Exec, json!({"command": ["echo", "still here"]}));
+    assert_eq!(gw.wait_exit(id).await, (0, 0, false));
+    drop(sb);
+}
+
+async fn wait_exit(sb: &mut support::Sandbox) -> std::process::ExitStatus {
+    let wait = tokio::time::timeout(std::time::Duration::from_secs(30), sb.child.wait());
+    wait.await.expect("sandboxd exits in time").expect("wait")
+}
+
+#[tokio::test]
+async fn session_ended_makes_sandboxd_exit_cleanly() {
+    let (gw, mut sb, _d) = support::connected(Upstream::default(), Transport::Ws).await;
+    let code = sandboxd::codec::code::SESSION_ENDED;
+    gw.frame(Frame::new(0, Body::Close { code, message: "session stopped".into() }));
+    assert!(wait_exit(&mut sb).await.success());
+}
+
+#[tokio::test]
+async fn a_token_the_gateway_keeps_rejecting_makes_sandboxd_give_up() {
+    let (gw, _d) = support::gateway(Upstream::default()).await;
+    let mut sb = support::sandboxd_with_token(&gw, Transport::Ws, "forged").await;
+    let status = wait_exit(&mut sb).await;
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    assert_eq!(gw.welcomes(), 0);
 }

@@ -19,7 +19,9 @@ use tokio::sync::mpsc;
 /// How long a request waits for the tunnel to (re)connect before failing with 502.
 const OPEN_WAIT: Duration = Duration::from_secs(30);
 
-const HOP_BY_HOP: [&str; 9] = [
+/// Not forwarded: hop-by-hop headers, and `expect` (hyper already answered `100-continue`).
+const HOP_BY_HOP: [&str; 10] = [
+    "expect",
     "connection",
     "keep-alive",
     "proxy-connection",

@@ -3,6 +3,7 @@
 //! gateway: sandboxd never opens an outbound connection itself.
 
 mod forward;
+mod prefixed;
 
 use crate::tls::Authority;
 use crate::tunnel::mux::Mux;
@@ -14,10 +15,14 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
 pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// First byte of a TLS ClientHello record.
+const TLS_HANDSHAKE: u8 = 0x16;
 
 pub struct Proxy {
     pub mux: Mux,
@@ -52,15 +57,18 @@ pub async fn serve(listener: TcpListener, proxy: Arc<Proxy>) {
     }
 }
 
-/// HTTP/1.1 on a client connection; `tls_target` is the CONNECT authority inside a tunnel.
-async fn serve_http<I>(io: I, proxy: Arc<Proxy>, tls_target: Option<String>)
+/// Inside a CONNECT tunnel: the scheme spoken in it and the CONNECT authority.
+type Tunnelled = Option<(&'static str, String)>;
+
+/// HTTP/1.1 on a client connection, or inside a CONNECT tunnel.
+async fn serve_http<I>(io: I, proxy: Arc<Proxy>, tunnel: Tunnelled)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service = service_fn(move |req| {
         let proxy = proxy.clone();
-        let target = tls_target.clone();
-        async move { Ok::<_, std::convert::Infallible>(route(req, proxy, target).await) }
+        let tunnel = tunnel.clone();
+        async move { Ok::<_, std::convert::Infallible>(route(req, proxy, tunnel).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service).with_upgrades();
     if let Err(e) = conn.await {
@@ -68,15 +76,15 @@ where
     }
 }
 
-async fn route(req: Request<Incoming>, proxy: Arc<Proxy>, tls_target: Option<String>) -> Response<Body> {
-    if let Some(target) = tls_target {
+async fn route(req: Request<Incoming>, proxy: Arc<Proxy>, tunnel: Tunnelled) -> Response<Body> {
+    if let Some((scheme, target)) = tunnel {
         let authority = req
             .headers()
             .get(hyper::header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(str::to_owned)
             .unwrap_or(target);
-        return forward::forward(req, "https", authority, &proxy).await;
+        return forward::forward(req, scheme, authority, &proxy).await;
     }
     if req.method() == Method::CONNECT {
         return connect(req, proxy);
@@ -95,6 +103,7 @@ fn health(proxy: &Proxy) -> Response<Body> {
     let body = serde_json::json!({
         "ok": true,
         "version": env!("CARGO_PKG_VERSION"),
+        "dumpable": nix::sys::prctl::get_dumpable().unwrap_or(true),
         "tunnel": { "connected": proxy.mux.is_connected(), "streams": proxy.mux.stream_count() },
     });
     let mut resp = text(StatusCode::OK, body.to_string());
@@ -103,7 +112,8 @@ fn health(proxy: &Proxy) -> Response<Body> {
     resp
 }
 
-/// CONNECT host:port → 200, then TLS with a minted leaf, then HTTP inside.
+/// CONNECT host:port → 200, then TLS with a minted leaf (or plain HTTP, for clients that tunnel
+/// `http://` too), then HTTP inside.
 fn connect(req: Request<Incoming>, proxy: Arc<Proxy>) -> Response<Body> {
     let Some(target) = req.uri().authority().map(|a| a.to_string()) else {
         return text(StatusCode::BAD_REQUEST, "CONNECT needs host:port\n");
@@ -118,8 +128,17 @@ fn connect(req: Request<Incoming>, proxy: Arc<Proxy>) -> Response<Body> {
             Ok(u) => u,
             Err(e) => return debug!(error = %e, "CONNECT upgrade failed"),
         };
-        match tokio_rustls::TlsAcceptor::from(config).accept(TokioIo::new(upgraded)).await {
-            Ok(tls) => serve_http(TokioIo::new(tls), proxy, Some(target)).await,
+        let mut io = TokioIo::new(upgraded);
+        let mut first = [0u8; 1];
+        if !matches!(io.read(&mut first).await, Ok(1)) {
+            return;
+        }
+        let io = prefixed::Prefixed::new(first.to_vec(), io);
+        if first[0] != TLS_HANDSHAKE {
+            return serve_http(TokioIo::new(io), proxy, Some(("http", target))).await;
+        }
+        match tokio_rustls::TlsAcceptor::from(config).accept(io).await {
+            Ok(tls) => serve_http(TokioIo::new(tls), proxy, Some(("https", target))).await,
             Err(e) => debug!(%target, error = %e, "TLS handshake with the client failed"),
         }
     });

@@ -282,3 +282,23 @@ where
     let _ = sink.close().await;
     Ended::Lost(message.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_and_stays_under_the_cap() {
+        let (base, max) = (Duration::from_millis(250), Duration::from_secs(30));
+        for attempt in 0..64 {
+            let cap = base.saturating_mul(1 << attempt.min(20)).min(max);
+            for _ in 0..50 {
+                assert!(backoff(base, max, attempt) <= cap, "attempt {attempt}");
+            }
+        }
+        let late: Vec<Duration> = (0..200).map(|_| backoff(base, max, 30)).collect();
+        assert!(late.iter().any(|d| *d > Duration::from_secs(15)), "jitter spans the range");
+        assert!(late.iter().any(|d| *d < Duration::from_secs(15)), "jitter spans the range");
+    }
+}

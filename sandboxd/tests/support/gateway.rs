@@ -2,19 +2,15 @@
 //! mux (it shares only the codec). It authenticates with rotating resume tokens, resumes
 //! streams, enforces credits, and answers `http`/`sign` streams through `upstream`.
 
-use super::upstream;
-use futures_util::{SinkExt, StreamExt};
-use sandboxd::codec::{self, Body, Frame, JsonObject, Kind, FIN, STDERR};
+use super::{server, upstream};
+use sandboxd::codec::{self, Body, Frame, JsonObject, Kind, FIN};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, Notify};
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::Message;
 
 pub const WINDOW: i64 = 65_536;
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -36,10 +32,10 @@ pub struct GwStream {
     pub exit: Option<(i32, u8, bool)>,
     pub reset: Option<(u16, String)>,
     pub received: u64,
-    credit: i64,
-    stalled: bool,
-    owed: u64,
-    handler: Option<mpsc::UnboundedSender<GwIn>>,
+    pub(super) credit: i64,
+    pub(super) stalled: bool,
+    pub(super) owed: u64,
+    pub(super) handler: Option<mpsc::UnboundedSender<GwIn>>,
 }
 
 #[derive(Default)]
@@ -47,7 +43,8 @@ pub struct State {
     pub valid_tokens: HashSet<String>,
     pub token_counter: u32,
     pub welcomes: u32,
-    pub writer: Option<mpsc::UnboundedSender<Frame>>,
+    pub writer: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    pub closes: Vec<(u16, String)>,
     pub kill: Option<Arc<Notify>>,
     pub streams: HashMap<u32, GwStream>,
     pub next_id: u32,
@@ -56,8 +53,8 @@ pub struct State {
 }
 
 pub struct Inner {
-    state: Mutex<State>,
-    changed: Notify,
+    pub(super) state: Mutex<State>,
+    pub(super) changed: Notify,
     pub session_id: String,
     pub upstream: upstream::Upstream,
 }
@@ -67,6 +64,9 @@ pub struct TestGateway {
     pub inner: Arc<Inner>,
     pub url: String,
     pub unix_socket: PathBuf,
+    /// `wss://` endpoint with a certificate from `ca_pem`.
+    pub wss_url: String,
+    pub ca_pem: String,
 }
 
 impl Inner {
@@ -75,8 +75,13 @@ impl Inner {
     }
 
     pub fn send_frame(&self, frame: Frame) -> bool {
+        codec::encode(&frame).is_ok_and(|bytes| self.send_raw(bytes))
+    }
+
+    /// One WebSocket binary message with any bytes (for protocol-violation tests).
+    pub fn send_raw(&self, bytes: Vec<u8>) -> bool {
         match &self.lock().writer {
-            Some(w) => w.send(frame).is_ok(),
+            Some(w) => w.send(bytes).is_ok(),
             None => false,
         }
     }
@@ -158,18 +163,32 @@ impl TestGateway {
         let url = format!("ws://{}/tunnel", tcp.local_addr().expect("addr"));
         let unix_socket = dir.join("tunnel.sock");
         let unix = UnixListener::bind(&unix_socket).expect("bind unix gateway");
+        let tls = TcpListener::bind("127.0.0.1:0").await.expect("bind wss gateway");
+        let wss_url = format!("wss://localhost:{}/tunnel", tls.local_addr().expect("addr").port());
+        let (acceptor, ca_pem) = server::tls_acceptor();
+        let c = inner.clone();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = tls.accept().await {
+                let (acceptor, c) = (acceptor.clone(), c.clone());
+                tokio::spawn(async move {
+                    if let Ok(s) = acceptor.accept(s).await {
+                        server::connection(s, c).await;
+                    }
+                });
+            }
+        });
         let (a, b) = (inner.clone(), inner.clone());
         tokio::spawn(async move {
             while let Ok((s, _)) = tcp.accept().await {
-                tokio::spawn(connection(s, a.clone()));
+                tokio::spawn(server::connection(s, a.clone()));
             }
         });
         tokio::spawn(async move {
             while let Ok((s, _)) = unix.accept().await {
-                tokio::spawn(connection(s, b.clone()));
+                tokio::spawn(server::connection(s, b.clone()));
             }
         });
-        TestGateway { inner, url, unix_socket }
+        TestGateway { inner, url, unix_socket, wss_url, ca_pem }
     }
 
     pub fn welcomes(&self) -> u32 {
@@ -266,184 +285,5 @@ impl TestGateway {
         if let Some(k) = kill {
             k.notify_one();
         }
-    }
-}
-
-fn check_token(inner: &Inner, req: &Request) -> Option<String> {
-    let token = req.headers().get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")?.to_owned();
-    inner.lock().valid_tokens.contains(&token).then_some(token)
-}
-
-// The callback's signature is tungstenite's; its error type is what it is.
-#[allow(clippy::result_large_err)]
-async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(socket: S, inner: Arc<Inner>) {
-    let mut used = None;
-    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        match check_token(&inner, req) {
-            Some(t) => {
-                used = Some(t);
-                Ok(resp)
-            }
-            None => {
-                let mut e = ErrorResponse::new(Some("bad token".into()));
-                *e.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::UNAUTHORIZED;
-                Err(e)
-            }
-        }
-    };
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(
-        socket,
-        callback,
-        Some(sandboxd::tunnel::dial::ws_config()),
-    )
-    .await
-    else {
-        return;
-    };
-    let Some(used) = used else { return };
-    let (mut sink, mut source) = ws.split();
-    let Some(Ok(Message::Binary(b))) = source.next().await else {
-        return;
-    };
-    let Ok(Frame { body: Body::Hello(hello), .. }) = codec::decode(&b) else {
-        return;
-    };
-    let kill = Arc::new(Notify::new());
-    let (tx, mut rx) = mpsc::unbounded_channel::<Frame>();
-    let welcome = {
-        let mut st = inner.lock();
-        st.hellos.push(hello.clone());
-        let mut kept = Vec::new();
-        for s in hello.get("streams").and_then(Value::as_array).into_iter().flatten() {
-            let id = s["id"].as_u64().unwrap_or(0) as u32;
-            if let Some(gs) = st.streams.get_mut(&id) {
-                if gs.exit.is_none() && gs.reset.is_none() {
-                    gs.credit = WINDOW;
-                    kept.push(json!({"id": id, "received": gs.received}));
-                }
-            }
-        }
-        st.token_counter += 1;
-        let token = format!("resume-{}", st.token_counter);
-        st.valid_tokens = [used.clone(), token.clone()].into_iter().collect();
-        st.welcomes += 1;
-        st.writer = Some(tx.clone());
-        st.kill = Some(kill.clone());
-        json!({"version": 1, "sessionId": inner.session_id, "resumeToken": token, "window": WINDOW, "streams": kept})
-    };
-    let welcome = Frame::new(0, Body::Welcome(welcome.as_object().cloned().unwrap_or_default()));
-    if sink.send(Message::Binary(codec::encode(&welcome).expect("encode").into())).await.is_err() {
-        return;
-    }
-    inner.changed.notify_waiters();
-    let writer = tokio::spawn(async move {
-        while let Some(f) = rx.recv().await {
-            let Ok(bytes) = codec::encode(&f) else {
-                continue;
-            };
-            if sink.send(Message::Binary(bytes.into())).await.is_err() {
-                return;
-            }
-        }
-    });
-    let mut confirmed = false;
-    loop {
-        let msg = tokio::select! {
-            _ = kill.notified() => break,
-            m = source.next() => m,
-        };
-        let Some(Ok(Message::Binary(b))) = msg else {
-            break;
-        };
-        let Ok(frame) = codec::decode(&b) else { break };
-        if !confirmed {
-            confirmed = true;
-            inner.lock().valid_tokens.remove(&used);
-        }
-        on_frame(&inner, frame);
-        inner.changed.notify_waiters();
-    }
-    writer.abort();
-    let mut st = inner.lock();
-    if st.kill.as_ref().is_some_and(|k| Arc::ptr_eq(k, &kill)) || st.kill.is_none() {
-        st.writer = None;
-    }
-    drop(st);
-    inner.changed.notify_waiters();
-}
-
-fn on_frame(inner: &Arc<Inner>, frame: Frame) {
-    let id = frame.stream;
-    let fin = frame.flags & FIN != 0;
-    match frame.body {
-        Body::Ping(o) => {
-            inner.lock().pings_seen += 1;
-            inner.send_frame(Frame::new(0, Body::Pong(o)));
-        }
-        Body::Open { kind, meta } => {
-            let (htx, hrx) = mpsc::unbounded_channel();
-            inner.lock().streams.insert(
-                id,
-                GwStream { kind: Some(kind), credit: WINDOW, handler: Some(htx), ..GwStream::default() },
-            );
-            if fin {
-                let _ =
-                    inner.lock().streams.get(&id).and_then(|s| s.handler.clone()).map(|h| h.send(GwIn::Fin));
-            }
-            tokio::spawn(upstream::serve(inner.clone(), id, kind, meta, hrx));
-        }
-        Body::Data(b) => {
-            let mut st = inner.lock();
-            let Some(s) = st.streams.get_mut(&id) else {
-                return;
-            };
-            s.received += b.len() as u64;
-            if let Some(h) = &s.handler {
-                let _ = h.send(GwIn::Data(b.to_vec()));
-                if fin {
-                    let _ = h.send(GwIn::Fin);
-                }
-                return;
-            }
-            if frame.flags & STDERR != 0 {
-                s.stderr.extend_from_slice(&b)
-            } else {
-                s.stdout.extend_from_slice(&b)
-            }
-            let n = b.len();
-            if s.stalled {
-                s.owed += n as u64;
-            } else {
-                drop(st);
-                inner.credit(id, n);
-            }
-        }
-        Body::Trailers(t) => {
-            if let Some(h) = inner.lock().streams.get(&id).and_then(|s| s.handler.clone()) {
-                let _ = h.send(GwIn::Trailers(t));
-            }
-        }
-        Body::Window(n) => {
-            if let Some(s) = inner.lock().streams.get_mut(&id) {
-                s.credit += i64::from(n);
-            }
-        }
-        Body::Exit { code, signal, timed_out } => {
-            if let Some(s) = inner.lock().streams.get_mut(&id) {
-                s.exit = Some((code, signal, timed_out));
-            }
-            // Acknowledge: our direction ends too, so sandboxd can forget the stream.
-            inner.send_frame(Frame::fin(id, Body::Data(Default::default())));
-        }
-        Body::Reset { code, message } => {
-            let mut st = inner.lock();
-            if let Some(s) = st.streams.get_mut(&id) {
-                s.reset = Some((code, message));
-                if let Some(h) = &s.handler {
-                    let _ = h.send(GwIn::Reset(code));
-                }
-            }
-        }
-        _ => {}
     }
 }

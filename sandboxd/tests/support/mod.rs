@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gateway;
+pub mod server;
 pub mod upstream;
 
 use gateway::TestGateway;
@@ -35,8 +36,11 @@ pub fn child_user() -> String {
     }
 }
 
-pub struct Options {
-    pub unix: bool,
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Ws,
+    Unix,
+    Wss,
 }
 
 pub async fn gateway(upstream: upstream::Upstream) -> (TestGateway, tempfile::TempDir) {
@@ -45,16 +49,20 @@ pub async fn gateway(upstream: upstream::Upstream) -> (TestGateway, tempfile::Te
     (gw, dir)
 }
 
-pub async fn sandboxd(gw: &TestGateway, opts: Options) -> Sandbox {
+pub async fn sandboxd(gw: &TestGateway, transport: Transport) -> Sandbox {
+    sandboxd_with_token(gw, transport, BOOTSTRAP).await
+}
+
+pub async fn sandboxd_with_token(gw: &TestGateway, transport: Transport, token: &str) -> Sandbox {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gateway = if opts.unix {
-        json!({"unixSocket": gw.unix_socket, "path": "/tunnel"})
-    } else {
-        json!({"url": gw.url})
+    let gateway = match transport {
+        Transport::Unix => json!({"unixSocket": gw.unix_socket, "path": "/tunnel"}),
+        Transport::Ws => json!({"url": gw.url}),
+        Transport::Wss => json!({"url": gw.wss_url, "caPem": gw.ca_pem}),
     };
     let input = json!({
         "sessionId": SESSION,
-        "bootstrapToken": BOOTSTRAP,
+        "bootstrapToken": token,
         "gateway": gateway,
         "env": {"AIRLOCK_TEST": "1"},
         "proxyListen": "127.0.0.1:0",
@@ -97,10 +105,10 @@ pub async fn sandboxd(gw: &TestGateway, opts: Options) -> Sandbox {
 /// Gateway + sandboxd, connected.
 pub async fn connected(
     upstream: upstream::Upstream,
-    unix: bool,
+    transport: Transport,
 ) -> (TestGateway, Sandbox, tempfile::TempDir) {
     let (gw, gdir) = gateway(upstream).await;
-    let sb = sandboxd(&gw, Options { unix }).await;
+    let sb = sandboxd(&gw, transport).await;
     gw.wait_connected(1).await;
     (gw, sb, gdir)
 }
@@ -116,4 +124,10 @@ pub fn find_program(name: &str, env_override: Option<&str>) -> Option<PathBuf> {
 
 pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Say why a test is skipped, past libtest's output capture so it shows in every run.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIP: {reason}");
 }
