@@ -168,6 +168,18 @@ const limits = z.strictObject({
     .default(2 * 1024 * 1024),
 });
 
+const runners = z
+  .strictObject({
+    /** How often a connected runner sends a heartbeat (with the sandboxes it has). */
+    heartbeat_seconds: positiveInt().default(15),
+    /** A runner silent this long is offline: its assignments fail and its sandboxes are written off. */
+    offline_grace_seconds: positiveInt().default(90),
+  })
+  .refine((r) => r.offline_grace_seconds >= 2 * r.heartbeat_seconds, {
+    message: 'offline_grace_seconds must be at least twice heartbeat_seconds',
+    path: ['offline_grace_seconds'],
+  });
+
 export const ConfigSchema = z.strictObject({
   env: z.enum(['development', 'production']).default('development'),
   services: services.prefault({}),
@@ -179,6 +191,7 @@ export const ConfigSchema = z.strictObject({
   integrations,
   sandbox: sandbox.prefault({}),
   limits: limits.prefault({}),
+  runners: runners.prefault({}),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -2,12 +2,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { ensureDashboardBuilt } from './dashboard-build.ts';
-import { BIN, ROOT, STATE_DIR } from './paths.ts';
-import { type Child, fail, spawnGroup } from './process.ts';
+import { startLocalRunner } from './local-runner.ts';
+import { STATE_DIR } from './paths.ts';
+import { type Child, fail } from './process.ts';
 import { seedFirstOrg } from './seed.ts';
 import type { MailMessage } from './services/mail-sink.ts';
-import { freePort, isListening, waitFor } from './services/ports.ts';
+import { isListening, waitFor } from './services/ports.ts';
 import { type Stack, startStack } from './stack.ts';
+import { healthy, startWranglerDev, writeDevVars } from './wrangler-dev.ts';
 
 // `./dev start`: the whole product on embedded defaults. Services come up in
 // dependency order, the Worker last; Ctrl-C stops them in reverse and leaves
@@ -32,18 +34,6 @@ function claimPidFile(): string {
     if (alive) fail(`./dev start is already running (pid ${pid}); stop it with Ctrl-C in its terminal`);
   }
   writeFileSync(file, String(process.pid));
-  return file;
-}
-
-/** dotenv lines for `wrangler dev --env-file`; values are single-quoted (ours never contain a quote). */
-function writeDevVars(vars: Readonly<Record<string, string>>): string {
-  const file = join(STATE_DIR, 'dev.vars');
-  const lines = Object.entries(vars).map(([key, value]) => {
-    if (value.includes("'") || value.includes('\n'))
-      fail(`setting ${key} cannot be passed to wrangler dev (quote or newline)`);
-    return `${key}='${value}'`;
-  });
-  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   return file;
 }
 
@@ -96,15 +86,6 @@ function printWorkerLine(line: string): void {
   say(`worker  │ ${text}`);
 }
 
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
-    return response.status === 200;
-  } catch {
-    return false;
-  }
-}
-
 export async function start(): Promise<void> {
   mkdirSync(join(STATE_DIR, 'logs'), { recursive: true });
   const port = Number(process.env.AIRLOCK_PORT ?? 8787);
@@ -119,12 +100,13 @@ export async function start(): Promise<void> {
 
   let stack: Stack | undefined;
   let worker: Child | undefined;
+  const helpers: Child[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('airlock │ stopping…');
-    await worker?.stop();
+    await Promise.all([...helpers.map((child) => child.stop()), worker?.stop()]);
     await stack?.stop();
     rmSync(pidFile, { force: true });
     say('airlock │ stopped');
@@ -148,41 +130,16 @@ export async function start(): Promise<void> {
     });
     const email = process.env.AIRLOCK_DEV_EMAIL ?? 'admin@airlock.local';
     const seeded = await seedFirstOrg(stack.databaseUrl, email);
-    const devVars = writeDevVars(stack.vars);
-    const inspectorPort = await freePort();
+    const devVars = writeDevVars(join(STATE_DIR, 'dev.vars'), stack.vars);
 
     say('airlock │ starting the Worker (wrangler dev)');
-    worker = spawnGroup(
-      join(BIN, 'wrangler'),
-      [
-        'dev',
-        '--config',
-        join(ROOT, 'wrangler.toml'),
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--inspector-port',
-        String(inspectorPort),
-        '--persist-to',
-        join(STATE_DIR, 'wrangler'),
-        '--env-file',
-        devVars,
-        '--show-interactive-dev-session=false',
-        '--log-level',
-        'warn',
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          WRANGLER_SEND_METRICS: 'false',
-          FORCE_COLOR: '0',
-          WRANGLER_LOG_PATH: join(STATE_DIR, 'logs'),
-        },
-        onLine: printWorkerLine,
-      },
-    );
+    worker = await startWranglerDev({
+      port,
+      envFile: devVars,
+      persistTo: join(STATE_DIR, 'wrangler'),
+      logDir: join(STATE_DIR, 'logs'),
+      onLine: printWorkerLine,
+    });
     void worker.exited.then((code) => {
       if (!stopping) {
         say(`airlock │ the Worker exited (${code}); stopping everything`);
@@ -209,6 +166,22 @@ export async function start(): Promise<void> {
     say(`  and listed at ${stack.mailUrl}/messages.`);
     say(`  State lives in ${STATE_DIR}. Ctrl-C stops everything.`);
     say('');
+
+    if (process.env.AIRLOCK_DEV_RUNNER !== '0') {
+      void startLocalRunner({
+        stateDir: STATE_DIR,
+        workerUrl: publicUrl,
+        databaseUrl: stack.databaseUrl,
+        vars: stack.vars,
+        orgId: seeded.orgId,
+        say,
+        track: (child) => helpers.push(child),
+      }).catch((error: unknown) =>
+        say(`runner  │ not started: ${error instanceof Error ? error.message : error}`),
+      );
+    }
+    // Run until Ctrl-C: `shutdown` ends the process (the CLI exits as soon as a command returns).
+    await new Promise<never>(() => {});
   } catch (error) {
     say(`dev: ${error instanceof Error ? error.message : String(error)}`);
     await shutdown(1);

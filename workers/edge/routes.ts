@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/context.ts';
-import { ProblemError } from '../lib/problem.ts';
+import { runnerConnect } from './runner-connect.ts';
 import { ptyIngress, tunnelIngress } from './session-ingress.ts';
 
 // WebSocket ingress: sandbox tunnels, terminal clients and runners. Tokens are
@@ -9,14 +9,8 @@ import { ptyIngress, tunnelIngress } from './session-ingress.ts';
 
 export function edge(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.get('/runner/connect', runnerConnect);
   app.get('/tunnel/:sessionId', tunnelIngress);
   app.get('/pty/:sessionId', ptyIngress);
-  app.all('/runner/connect', (c) => {
-    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
-      throw new ProblemError('upgrade_required', 'This endpoint speaks WebSocket only.', {
-        headers: { upgrade: 'websocket' },
-      });
-    throw new ProblemError('not_implemented', 'the RunnerHub is not served by this build yet.');
-  });
   return app;
 }

@@ -1,93 +1,131 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { configFromWorkerEnv } from '@airlock/config';
-import { auditEvents, sessionEvents, sessions } from '@airlock/schema/db';
+import { runners, sessionEvents, sessions, snapshots } from '@airlock/schema/db';
 import type { ControlPlaneInternalRpc, GatewayAuditEvent, SessionStopReason } from '@airlock/schema/gateway';
-import { and, eq, inArray } from 'drizzle-orm';
+import { type RunnerEventSink, RunnerPresence, SandboxGone } from '@airlock/schema/runner';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { loadConfig } from '../lib/context.ts';
 import { openDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { createLogger } from '../lib/log.ts';
+import { insertAuditBatch, markSessionStopping } from './gateway-events.ts';
 
-// The control plane's internal surface for Durable Objects (ADR 0001): the
-// only way a DO writes to Postgres. Reached through the CONTROL binding; never
-// served over HTTP.
+// The Worker's internal RPC surface for Durable Objects (ADR 0001, 0030): a
+// DO never opens Postgres itself; it calls these methods through the CONTROL
+// service binding, which points back at this Worker. Never reachable over HTTP.
 
-const log = createLogger({ part: 'control-internal' });
+const LIVE_SESSION = ['pending', 'provisioning', 'starting', 'running'] as const;
 
-/** Statuses a stop request moves to `stopping` (later ones are already on their way out). */
-const STOPPABLE = ['pending', 'provisioning', 'starting', 'running'] as const;
+const GONE_REASON: Record<SandboxGone['reason'], (exitCode: number | null) => string> = {
+  exited: (code) => `The sandbox stopped unexpectedly${code === null ? '' : ` (exit code ${code})`}.`,
+  missing: () => "The sandbox's container disappeared while its runner was away.",
+  runner_lost: () => 'The runner stopped responding; its sandboxes were written off.',
+};
 
-export class ControlPlaneInternal extends WorkerEntrypoint<Env> implements ControlPlaneInternalRpc {
-  async #db<T>(run: (db: ReturnType<typeof openDb>['db']) => Promise<T>): Promise<T> {
-    const handle = openDb(configFromWorkerEnv(this.env));
-    try {
-      return await run(handle.db);
-    } finally {
-      this.ctx.waitUntil(handle.end().catch(() => {}));
-    }
-  }
-
-  /** Insert a batch of gateway audit events; ids make a retried batch a no-op. */
-  async recordAudit(events: readonly GatewayAuditEvent[]): Promise<{ inserted: number }> {
-    if (events.length === 0) return { inserted: 0 };
-    return this.#db(async (db) => {
-      const rows = await db
-        .insert(auditEvents)
-        .values(
-          events.map((e) => ({
-            id: e.id,
-            orgId: e.orgId,
-            at: new Date(e.at),
-            kind: 'egress' as const,
-            action: e.action,
-            actorUserId: e.actorUserId,
-            sessionId: e.sessionId,
-            triggerId: e.triggerId,
-            connectionId: e.connectionId,
-            routeId: e.routeId,
-            decision: e.decision,
-            method: e.method,
-            host: e.host,
-            path: e.path,
-            status: e.status,
-            bytesIn: e.bytesIn,
-            bytesOut: e.bytesOut,
-            durationMs: Math.round(e.durationMs),
-            detail: { ...e.detail },
-          })),
-        )
-        .onConflictDoNothing({ target: auditEvents.id })
-        .returning({ id: auditEvents.id });
-      return { inserted: rows.length };
+export class ControlPlaneInternal
+  extends WorkerEntrypoint<Env>
+  implements RunnerEventSink, ControlPlaneInternalRpc
+{
+  /** The runner's presence, as its hub saw it. A revoked runner stays revoked. */
+  async runnerPresence(input: RunnerPresence): Promise<void> {
+    const report = RunnerPresence.parse(input);
+    await this.#withDb(async (db) => {
+      await db
+        .update(runners)
+        .set({
+          status: report.status,
+          ...(report.version === null ? {} : { version: report.version }),
+          ...(report.host === null ? {} : { hostInfo: report.host }),
+          activeSandboxes: report.activeSandboxes,
+          ...(report.lastSeenAt === null ? {} : { lastHeartbeatAt: new Date(report.lastSeenAt) }),
+        })
+        .where(
+          and(eq(runners.id, report.runnerId), eq(runners.orgId, report.orgId), isNull(runners.revokedAt)),
+        );
     });
   }
 
   /**
-   * A gateway asks for its session to stop (idle, or the tunnel did not come back).
-   * Marks the session `stopping` with the reason; the session lifecycle does the rest.
+   * A sandbox ended without being asked to (or its runner was lost): the session (or snapshot
+   * build) it served fails, and the session's quota slot goes back to its org. Repeats are harmless.
    */
+  async sandboxGone(input: SandboxGone): Promise<void> {
+    const report = SandboxGone.parse(input);
+    const reason = GONE_REASON[report.reason](report.exitCode);
+    const at = new Date(report.at);
+    await this.#withDb(async (db) => {
+      if (report.sandboxId.startsWith('snp_')) {
+        await db
+          .update(snapshots)
+          .set({ status: 'failed', failureReason: reason, finishedAt: at })
+          .where(
+            and(
+              eq(snapshots.id, report.sandboxId),
+              eq(snapshots.orgId, report.orgId),
+              inArray(snapshots.status, ['pending', 'building']),
+            ),
+          );
+        return;
+      }
+      await db.transaction(async (tx) => {
+        const [current] = await tx
+          .select({ status: sessions.status })
+          .from(sessions)
+          .where(and(eq(sessions.id, report.sandboxId), eq(sessions.orgId, report.orgId)))
+          .for('update');
+        if (current === undefined) return;
+        const to =
+          current.status === 'stopping'
+            ? 'stopped'
+            : (LIVE_SESSION as readonly string[]).includes(current.status)
+              ? 'failed'
+              : null;
+        if (to === null) return;
+        await tx
+          .update(sessions)
+          .set({
+            status: to,
+            stoppedAt: at,
+            ...(to === 'failed' ? { failureReason: reason } : {}),
+            ...(report.exitCode === null ? {} : { exitCode: report.exitCode }),
+          })
+          .where(eq(sessions.id, report.sandboxId));
+        await tx
+          .insert(sessionEvents)
+          .values({ sessionId: report.sandboxId, fromStatus: current.status, toStatus: to, reason });
+      });
+      const limiter = this.env.ORG_LIMITER.get(this.env.ORG_LIMITER.idFromName(report.orgId));
+      await limiter.release({ sessionId: report.sandboxId });
+    });
+    createLogger({ runnerId: report.runnerId }).info('sandbox gone', {
+      sandboxId: report.sandboxId,
+      reason: report.reason,
+    });
+  }
+
+  /** A SessionGateway's batch of audit events (ADR 0040). */
+  async recordAudit(events: readonly GatewayAuditEvent[]): Promise<{ inserted: number }> {
+    return { inserted: await this.#withDb((db) => insertAuditBatch(db, events)) };
+  }
+
+  /** A SessionGateway asks for its session to stop: idle, or the tunnel did not come back. */
   async requestSessionStop(input: {
     sessionId: string;
     reason: SessionStopReason;
   }): Promise<{ accepted: boolean }> {
-    return this.#db(async (db) => {
-      const reason = input.reason === 'idle' ? 'idle timeout' : 'sandbox tunnel lost';
-      const accepted = await db.transaction(async (tx) => {
-        const current = (
-          await tx
-            .select({ status: sessions.status })
-            .from(sessions)
-            .where(and(eq(sessions.id, input.sessionId), inArray(sessions.status, [...STOPPABLE])))
-            .for('update')
-        )[0];
-        if (current === undefined) return false;
-        await tx.update(sessions).set({ status: 'stopping' }).where(eq(sessions.id, input.sessionId));
-        await tx
-          .insert(sessionEvents)
-          .values({ sessionId: input.sessionId, fromStatus: current.status, toStatus: 'stopping', reason });
-        return true;
-      });
-      log.info('session stop requested', { sessionId: input.sessionId, reason: input.reason, accepted });
-      return { accepted };
+    const accepted = await this.#withDb((db) => markSessionStopping(db, input));
+    createLogger({ sessionId: input.sessionId }).info('session stop requested', {
+      reason: input.reason,
+      accepted,
     });
+    return { accepted };
+  }
+
+  async #withDb<T>(work: (db: ReturnType<typeof openDb>['db']) => Promise<T>): Promise<T> {
+    const handle = openDb(loadConfig(this.env));
+    try {
+      return await work(handle.db);
+    } finally {
+      this.ctx.waitUntil(handle.end().catch(() => {}));
+    }
   }
 }

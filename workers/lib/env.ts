@@ -13,9 +13,9 @@ export interface Env {
   /** One per connection: single-flight minting of GitHub App / OAuth2 tokens. */
   readonly CONNECTION_TOKENS: DurableObjectNamespace<ConnectionTokens>;
   /** The credential broker: this Worker's `Broker` entrypoint, reachable only by binding. */
-  readonly BROKER: Service<Broker>;
-  /** Postgres for Durable Objects (audit batches, stop requests): the `ControlPlaneInternal` entrypoint. */
-  readonly CONTROL: Service<ControlPlaneInternal>;
+  readonly BROKER: Service<typeof Broker>;
+  /** This Worker's internal RPC entrypoint, for Durable Objects (ADR 0030). */
+  readonly CONTROL: Service<typeof ControlPlaneInternal>;
   readonly SNAPSHOT_BUILD: Workflow;
   readonly SESSION_LIFECYCLE: Workflow;
   readonly ASSETS: Fetcher;

@@ -1,0 +1,289 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { newId } from '@airlock/schema/ids';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RegisteredRunner, runnerRow } from '../../local-dev/runners.ts';
+import { SANDBOX_CAPABILITIES } from '../src/docker/sandboxes.ts';
+import {
+  baseImage,
+  cleanUp,
+  containersOf,
+  docker,
+  dockerExec,
+  e2e,
+  hubStatus,
+  must,
+  newRunner,
+  provider,
+  type Ref,
+  type RunnerProcess,
+  startRunner,
+  waitUntil,
+} from './fixture.ts';
+
+// The runner as deployed: a Node process holding a WebSocket to its RunnerHub
+// through the Worker's real /runner/connect (under `wrangler dev`), executing
+// assignments on the real Docker engine; assignments made by the Docker
+// provider exactly as the workflows will call it.
+
+/** A WebSocket client run inside the sandbox (Node 24 is in the image): upgrade over the socket, send, print the echo. */
+const WS_CLIENT = `
+const http = require('node:http');
+const crypto = require('node:crypto');
+const out = (o) => { console.log(JSON.stringify(o)); process.exit(0); };
+const req = http.request({ socketPath: process.env.SOCK, path: process.env.TUNNEL_PATH, headers: {
+  Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+  'Sec-WebSocket-Key': crypto.randomBytes(16).toString('base64'), Authorization: 'Bearer ' + process.env.TOKEN } });
+req.on('response', (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => out({ status: res.statusCode, body: b })); });
+req.on('upgrade', (res, socket, head) => {
+  const payload = Buffer.from(process.env.MESSAGE);
+  const mask = crypto.randomBytes(4);
+  socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((b, i) => b ^ mask[i % 4])]));
+  let buf = head;
+  socket.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    if (buf.length < 2) return;
+    let len = buf[1] & 0x7f, off = 2;
+    if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+    if (buf.length >= off + len) out({ status: 101, message: buf.subarray(off, off + len).toString() });
+  });
+});
+req.on('error', (e) => out({ error: e.code || e.message }));
+req.end();
+setTimeout(() => out({ error: 'timeout' }), 10000);
+`;
+
+let image: string;
+let runner: RegisteredRunner;
+let proc: RunnerProcess;
+const sessionId = newId('session');
+let ref: Ref;
+
+beforeAll(async () => {
+  image = await baseImage();
+  runner = await newRunner();
+  proc = startRunner(runner);
+});
+
+afterAll(async () => {
+  await proc?.kill();
+  if (runner) await cleanUp(runner.runnerId, proc ? [proc.stateDir] : []);
+});
+
+describe('a runner on real Docker', () => {
+  it('registers with its token, says hello, heartbeats, and shows online in Postgres', async () => {
+    const online = await waitUntil('the hub to see the runner', async () => {
+      const s = await hubStatus(runner.runnerId);
+      return s.status === 'online' && s.connected === 1 ? s : undefined;
+    });
+    expect(online.version).toBe('0.1.0');
+    // Heartbeats (every second in this stack) keep arriving.
+    await waitUntil(
+      'two more heartbeats',
+      async () => (await hubStatus(runner.runnerId)).messages >= online.messages + 2,
+    );
+    const row = await waitUntil('the runner row to go online', async () => {
+      const r = await runnerRow(e2e().databaseUrl, runner.runnerId);
+      return r?.status === 'online' ? r : undefined;
+    });
+    expect(row.version).toBe('0.1.0');
+    expect(row.hostInfo.dockerVersion).toMatch(/^\d+\./);
+  });
+
+  it('creates a --network none sandbox with the profile’s limits, no privileges, and only its socket mounted', async () => {
+    ref = await must(
+      provider<Ref>('create', {
+        input: {
+          operationId: 'create',
+          orgId: runner.orgId,
+          sandboxId: sessionId,
+          image,
+          resources: { cpus: 0.5, memoryMb: 256, pids: 200 },
+          env: { OPENAI_API_KEY: 'airlock-brokered' },
+          tunnelSessionId: sessionId,
+          // sandboxd is not part of this suite: the command records its startup input and idles.
+          command: ['sh', '-c', 'cat > /tmp/startup.json; exec sleep infinity'],
+        },
+      }),
+    );
+    expect(ref).toMatchObject({ provider: 'docker', sandboxId: sessionId, runnerId: runner.runnerId });
+    const info = await docker.getContainer(ref.externalId ?? '').inspect();
+    expect(info.HostConfig).toMatchObject({
+      NetworkMode: 'none',
+      NanoCpus: 500_000_000,
+      Memory: 256 * 1024 * 1024,
+      MemorySwap: 256 * 1024 * 1024,
+      PidsLimit: 200,
+      Privileged: false,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges:true'],
+    });
+    expect([...(info.HostConfig.CapAdd ?? [])].sort()).toEqual([...SANDBOX_CAPABILITIES].sort());
+    expect(info.Mounts).toEqual([
+      expect.objectContaining({
+        Type: 'bind',
+        Source: join(proc.stateDir, 'sandboxes', sessionId),
+        Destination: '/run/airlock/gateway',
+        RW: false,
+      }),
+    ]);
+    expect(info.Config.Labels).toMatchObject({
+      'airlock.runner': runner.runnerId,
+      'airlock.sandbox': sessionId,
+      'airlock.tunnel': sessionId,
+      'airlock.assignment': `${sessionId}:create`,
+      'airlock.org': runner.orgId,
+    });
+    expect(info.Config.Env).toContain('OPENAI_API_KEY=airlock-brokered');
+    expect(await must(provider('status', { ref }))).toMatchObject({ state: 'created' });
+  });
+
+  it('starts it, handing the startup input to its stdin (never to disk)', async () => {
+    const startup = {
+      sessionId,
+      bootstrapToken: 'bootstrap-token-for-this-test',
+      gateway: { unixSocket: '/run/airlock/gateway/gateway.sock', path: `/tunnel/${sessionId}` },
+    };
+    await must(provider('start', { ref, input: { operationId: 'start-1', startup } }));
+    expect(await must(provider('status', { ref }))).toMatchObject({ state: 'running' });
+    const read = await waitUntil('the sandbox to read its stdin', async () => {
+      const r = await dockerExec(ref.externalId ?? '', ['cat', '/tmp/startup.json']);
+      return r.stdout.length > 0 ? r : undefined;
+    });
+    expect(JSON.parse(read.stdout)).toEqual(startup);
+  });
+
+  it('has no network, and relays its socket to the Worker’s /tunnel/<session> with the Host rewritten', async () => {
+    const id = ref.externalId ?? '';
+    const offline = await dockerExec(id, ['curl', '-sS', '-m', '3', `${e2e().workerUrl}/healthz`]);
+    expect(offline.exitCode).not.toBe(0);
+
+    const env = (path: string) => [
+      'SOCK=/run/airlock/gateway/gateway.sock',
+      `TUNNEL_PATH=${path}`,
+      'TOKEN=bootstrap-token-for-this-test',
+      'MESSAGE=hello through the relay',
+    ];
+    const echoed = await dockerExec(id, ['node', '-e', WS_CLIENT], { env: env(`/tunnel/${sessionId}`) });
+    const reply = JSON.parse(echoed.stdout) as { status: number; message: string };
+    expect(reply.status).toBe(101);
+    expect(JSON.parse(reply.message)).toEqual({
+      path: `/tunnel/${sessionId}`,
+      host: new URL(e2e().workerUrl).host,
+      authorization: 'Bearer bootstrap-token-for-this-test',
+      echo: 'hello through the relay',
+    });
+
+    // Another session's tunnel, or anything else on the Worker, is not relayed.
+    const elsewhere = await dockerExec(id, ['node', '-e', WS_CLIENT], {
+      env: env(`/tunnel/${newId('session')}`),
+    });
+    expect(JSON.parse(elsewhere.stdout)).toMatchObject({ status: 403 });
+    const api = await dockerExec(id, ['node', '-e', WS_CLIENT], { env: env('/api/openapi.json') });
+    expect(JSON.parse(api.stdout)).toMatchObject({ status: 403 });
+    // Only root in the sandbox (sandboxd) may use the socket; the agent's user may not.
+    const agent = await dockerExec(id, ['node', '-e', WS_CLIENT], {
+      env: env(`/tunnel/${sessionId}`),
+      user: 'sandbox',
+    });
+    expect(JSON.parse(agent.stdout)).toEqual({ error: 'EACCES' });
+  });
+
+  it('runs execs with their exit codes, users, output and deadline', async () => {
+    const ran = await must(
+      provider<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }>('exec', {
+        ref,
+        input: { operationId: 'exec-1', command: ['sh', '-c', 'id -un; pwd; echo oops >&2; exit 7'] },
+      }),
+    );
+    expect(ran).toMatchObject({
+      exitCode: 7,
+      stdout: 'sandbox\n/workspace\n',
+      stderr: 'oops\n',
+      timedOut: false,
+    });
+    const root = await must(
+      provider<{ exitCode: number; stdout: string }>('exec', {
+        ref,
+        input: {
+          operationId: 'exec-2',
+          command: ['sh', '-c', 'echo "$GREETING" > /workspace/marker; id -un; cat'],
+          user: 'root',
+          env: { GREETING: 'kept in the snapshot' },
+          stdin: 'from stdin',
+        },
+      }),
+    );
+    expect(root).toMatchObject({ exitCode: 0, stdout: 'root\nfrom stdin' });
+    const slow = await must(
+      provider<{ exitCode: number; timedOut: boolean }>('exec', {
+        ref,
+        input: { operationId: 'exec-3', command: ['sleep', '30'], timeoutSeconds: 1 },
+      }),
+    );
+    expect(slow).toMatchObject({ exitCode: 124, timedOut: true });
+    // The hub kept the streamed output for followers.
+    const response = await fetch(
+      `${e2e().workerUrl}/runner/__test/hub/${runner.runnerId}/assignment/${encodeURIComponent(`${sessionId}:exec-1`)}`,
+    );
+    const { output } = (await response.json()) as { output: Array<{ stream: string; data: string }> };
+    expect(output.map((o) => `${o.stream}:${o.data}`).join('')).toContain('stderr:oops');
+  });
+
+  it('snapshots with docker commit, and a new sandbox starts from the snapshot', async () => {
+    const snapshotId = newId('snapshot');
+    const snap = await must(
+      provider<{ imageRef: string }>('snapshot', { ref, input: { operationId: 'snap', snapshotId } }),
+    );
+    expect(snap.imageRef).toMatch(/^sha256:/);
+    const again = await must(
+      provider<{ imageRef: string }>('snapshot', { ref, input: { operationId: 'snap', snapshotId } }),
+    );
+    expect(again.imageRef).toBe(snap.imageRef);
+    const imageInfo = await docker.getImage(snap.imageRef).inspect();
+    expect(imageInfo.RepoTags).toContain(`airlock/snapshot:${snapshotId}`);
+    expect(imageInfo.Config.Cmd ?? []).toEqual([]);
+    expect(imageInfo.Config.Labels).toMatchObject({
+      'airlock.snapshot': snapshotId,
+      'airlock.runner': runner.runnerId,
+    });
+
+    const child = newId('session');
+    const childRef = await must(
+      provider<Ref>('create', {
+        input: {
+          operationId: 'create',
+          orgId: runner.orgId,
+          sandboxId: child,
+          image: snap.imageRef,
+          resources: { cpus: 0.5, memoryMb: 256, pids: 100 },
+          command: ['sleep', 'infinity'],
+        },
+      }),
+    );
+    await must(provider('start', { ref: childRef, input: { operationId: 'start' } }));
+    const marker = await must(
+      provider<{ stdout: string }>('exec', {
+        ref: childRef,
+        input: { operationId: 'read', command: ['cat', '/workspace/marker'] },
+      }),
+    );
+    expect(marker.stdout).toBe('kept in the snapshot\n');
+    const childInfo = await docker.getContainer(childRef.externalId ?? '').inspect();
+    expect(childInfo.Mounts).toEqual([]); // no tunnel asked for: no socket, no way out at all
+    await must(provider('destroy', { ref: childRef, input: { operationId: 'destroy' } }));
+  });
+
+  it('stops and destroys; destroying again is harmless', async () => {
+    const stopped = await must(
+      provider<{ exitCode: number | null }>('stop', { ref, input: { operationId: 'stop', graceSeconds: 1 } }),
+    );
+    expect(stopped.exitCode).not.toBeNull();
+    expect(await must(provider('status', { ref }))).toMatchObject({ state: 'exited' });
+    await must(provider('destroy', { ref, input: { operationId: 'destroy' } }));
+    await must(provider('destroy', { ref, input: { operationId: 'destroy-again' } }));
+    expect(await containersOf(runner.runnerId)).toEqual([]);
+    expect(existsSync(join(proc.stateDir, 'sandboxes', sessionId))).toBe(false);
+    expect(await must(provider('status', { ref }))).toMatchObject({ state: 'destroyed' });
+  });
+});

@@ -1,0 +1,4 @@
+export * from './assignments.ts';
+export * from './control.ts';
+export * from './messages.ts';
+export * from './sandbox.ts';

@@ -1,0 +1,115 @@
+import { env, exports } from 'cloudflare:workers';
+import { runners } from '@airlock/schema/db';
+import { newId } from '@airlock/schema/ids';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DbHandle } from '../lib/db.ts';
+import { mintToken } from '../lib/tokens.ts';
+import { config, database, seedOrg, seedRunner } from '../runners/test-fixtures.ts';
+
+// GET /runner/connect checks the runner token completely before the RunnerHub
+// is touched: a refused runner leaves its hub exactly as it was (never seen).
+
+let handle: DbHandle;
+let orgId: string;
+beforeAll(async () => {
+  handle = database();
+  ({ orgId } = await seedOrg(handle.db));
+});
+afterAll(() => handle.end());
+
+function connect(token: string | null, upgrade = true): Promise<Response> {
+  const headers: Record<string, string> = upgrade ? { upgrade: 'websocket' } : {};
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  return exports.default.fetch('http://airlock.test/runner/connect', { headers });
+}
+
+async function untouched(runnerId: string): Promise<void> {
+  const hub = env.RUNNER_HUB.get(env.RUNNER_HUB.idFromName(runnerId));
+  expect(await hub.status()).toMatchObject({ status: 'never', runnerId: null, connected: 0, messages: 0 });
+}
+
+async function refusal(response: Response): Promise<{ status: number; code: string; detail: string }> {
+  expect(response.headers.get('content-type')).toContain('application/problem+json');
+  const body = (await response.json()) as { code: string; detail: string };
+  return { status: response.status, code: body.code, detail: body.detail };
+}
+
+describe('GET /runner/connect', () => {
+  it('upgrades a registered runner with its current token and reaches its hub', async () => {
+    const { runnerId, token } = await seedRunner(handle.db, orgId);
+    const response = await connect(token);
+    expect(response.status).toBe(101);
+    const ws = response.webSocket;
+    if (!ws) throw new Error('no WebSocket');
+    ws.accept();
+    const hub = env.RUNNER_HUB.get(env.RUNNER_HUB.idFromName(runnerId));
+    expect(await hub.status()).toMatchObject({ runnerId, orgId, connected: 1 });
+    ws.close(1000, 'done');
+  });
+
+  it('answers 401 without a usable token, before touching the hub', async () => {
+    const { runnerId, token } = await seedRunner(handle.db, orgId);
+    expect(await refusal(await connect(null))).toMatchObject({ status: 401, code: 'unauthenticated' });
+    expect(await refusal(await connect('not-a-jwt'))).toMatchObject({ status: 401 });
+    const [h, p] = token.split('.');
+    expect(await refusal(await connect(`${h}.${p}.AAAA`))).toMatchObject({
+      status: 401,
+      detail: /signature/,
+    });
+    const expired = await mintToken(
+      config,
+      'runner',
+      { sub: runnerId, org: orgId },
+      { ttlSeconds: 60, now: 1_000_000 },
+    );
+    expect(await refusal(await connect(expired.token))).toMatchObject({ status: 401, detail: /expired/ });
+    // A token of another purpose is signed with another key.
+    const bootstrap = await mintToken(config, 'bootstrap', { sub: newId('session'), org: orgId });
+    expect((await connect(bootstrap.token)).status).toBe(401);
+    await untouched(runnerId);
+  });
+
+  it('answers 403 for a token meant for another audience, before touching the hub', async () => {
+    const { runnerId } = await seedRunner(handle.db, orgId);
+    const elsewhere = {
+      ...config,
+      tokens: { ...config.tokens, runner: { ...config.tokens.runner, audience: 'other' } },
+    };
+    const token = await mintToken(elsewhere, 'runner', { sub: runnerId, org: orgId });
+    expect(await refusal(await connect(token.token))).toMatchObject({ status: 403, code: 'forbidden' });
+    await untouched(runnerId);
+  });
+
+  it('answers 403 for a revoked runner, a replaced token, an unknown runner or a foreign org', async () => {
+    const revoked = await seedRunner(handle.db, orgId, { revokedAt: new Date(), status: 'revoked' });
+    expect(await refusal(await connect(revoked.token))).toMatchObject({ status: 403, detail: /revoked/ });
+    await untouched(revoked.runnerId);
+
+    const replaced = await seedRunner(handle.db, orgId);
+    await handle.db
+      .update(runners)
+      .set({ tokenHash: 'f'.repeat(64) })
+      .where(eq(runners.id, replaced.runnerId));
+    expect(await refusal(await connect(replaced.token))).toMatchObject({ status: 403, detail: /replaced/ });
+    await untouched(replaced.runnerId);
+
+    const ghost = newId('runner');
+    const ghostToken = await mintToken(config, 'runner', { sub: ghost, org: orgId });
+    expect(await refusal(await connect(ghostToken.token))).toMatchObject({
+      status: 403,
+      detail: /not registered/,
+    });
+    await untouched(ghost);
+
+    const mine = await seedRunner(handle.db, orgId);
+    const other = await mintToken(config, 'runner', { sub: mine.runnerId, org: newId('org') });
+    expect(await refusal(await connect(other.token))).toMatchObject({ status: 403 });
+    await untouched(mine.runnerId);
+  });
+
+  it('answers 426 to plain HTTP', async () => {
+    const { token } = await seedRunner(handle.db, orgId);
+    expect((await connect(token, false)).status).toBe(426);
+  });
+});

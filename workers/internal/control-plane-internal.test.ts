@@ -1,0 +1,161 @@
+import { runDurableObjectAlarm } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { runners, sessionEvents, sessions, snapshots } from '@airlock/schema/db';
+import { newId } from '@airlock/schema/ids';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, HOST, hello, hubFor, RESOURCES } from '../../durable-objects/runner-hub/test-peer.ts';
+import type { DbHandle } from '../lib/db.ts';
+import { database, seedOrg, seedRunner, seedSession } from '../runners/test-fixtures.ts';
+
+// The Worker's own entrypoint, reached through its CONTROL service binding
+// (a binding to itself, ADR 0030) — the way the RunnerHub reaches Postgres.
+
+let handle: DbHandle;
+let who: { orgId: string; userId: string };
+beforeAll(async () => {
+  handle = database();
+  who = await seedOrg(handle.db);
+});
+afterAll(() => handle.end());
+
+function limiter(orgId: string) {
+  return env.ORG_LIMITER.get(env.ORG_LIMITER.idFromName(orgId));
+}
+
+async function session(id: string) {
+  const [row] = await handle.db.select().from(sessions).where(eq(sessions.id, id));
+  return row;
+}
+
+describe('ControlPlaneInternal (via the CONTROL binding)', () => {
+  it('records a runner’s presence, and never revives a revoked runner', async () => {
+    const { runnerId } = await seedRunner(handle.db, who.orgId);
+    await env.CONTROL.runnerPresence({
+      runnerId,
+      orgId: who.orgId,
+      status: 'online',
+      version: '1.2.3',
+      capacity: 4,
+      host: HOST,
+      activeSandboxes: 2,
+      lastSeenAt: 1_700_000_000_000,
+    });
+    const [row] = await handle.db.select().from(runners).where(eq(runners.id, runnerId));
+    expect(row).toMatchObject({ status: 'online', version: '1.2.3', activeSandboxes: 2, hostInfo: HOST });
+    expect(row?.lastHeartbeatAt?.getTime()).toBe(1_700_000_000_000);
+
+    const revoked = await seedRunner(handle.db, who.orgId, { status: 'revoked', revokedAt: new Date() });
+    await env.CONTROL.runnerPresence({
+      ...{ runnerId: revoked.runnerId, orgId: who.orgId },
+      status: 'online',
+      version: null,
+      capacity: null,
+      host: null,
+      activeSandboxes: 0,
+      lastSeenAt: null,
+    });
+    const [still] = await handle.db.select().from(runners).where(eq(runners.id, revoked.runnerId));
+    expect(still?.status).toBe('revoked');
+  });
+
+  it('fails a live session whose sandbox is gone, once, and gives its quota back', async () => {
+    const sessionId = await seedSession(handle.db, who, 'running');
+    await limiter(who.orgId).acquire({ sessionId, limit: 5, ttlMs: 600_000 });
+    const report = {
+      runnerId: newId('runner'),
+      orgId: who.orgId,
+      sandboxId: sessionId,
+      reason: 'exited' as const,
+      exitCode: 137,
+      at: Date.now(),
+    };
+    await env.CONTROL.sandboxGone(report);
+    await env.CONTROL.sandboxGone(report);
+    expect(await session(sessionId)).toMatchObject({
+      status: 'failed',
+      exitCode: 137,
+      failureReason: 'The sandbox stopped unexpectedly (exit code 137).',
+    });
+    const events = await handle.db.select().from(sessionEvents).where(eq(sessionEvents.sessionId, sessionId));
+    expect(events).toMatchObject([{ fromStatus: 'running', toStatus: 'failed' }]);
+    expect((await limiter(who.orgId).leases()).map((l) => l.sessionId)).not.toContain(sessionId);
+  });
+
+  it('completes a stopping session instead of failing it, and fails a building snapshot', async () => {
+    const sessionId = await seedSession(handle.db, who, 'stopping');
+    await env.CONTROL.sandboxGone({
+      runnerId: newId('runner'),
+      orgId: who.orgId,
+      sandboxId: sessionId,
+      reason: 'exited',
+      exitCode: 0,
+      at: Date.now(),
+    });
+    expect(await session(sessionId)).toMatchObject({ status: 'stopped', failureReason: null });
+
+    const [version] = await handle.db
+      .select({ id: sessions.profileVersionId })
+      .from(sessions)
+      .where(eq(sessions.id, sessionId));
+    const snapshotId = newId('snapshot');
+    await handle.db.insert(snapshots).values({
+      id: snapshotId,
+      orgId: who.orgId,
+      profileVersionId: version?.id ?? '',
+      status: 'building',
+      provider: 'docker',
+    });
+    await env.CONTROL.sandboxGone({
+      runnerId: newId('runner'),
+      orgId: who.orgId,
+      sandboxId: snapshotId,
+      reason: 'runner_lost',
+      exitCode: null,
+      at: Date.now(),
+    });
+    const [snapshot] = await handle.db.select().from(snapshots).where(eq(snapshots.id, snapshotId));
+    expect(snapshot).toMatchObject({
+      status: 'failed',
+      failureReason: expect.stringMatching(/runner stopped responding/),
+    });
+  });
+
+  it('end to end: a runner lost past its grace period fails its sessions, releases their quota, and shows offline', async () => {
+    const { runnerId } = await seedRunner(handle.db, who.orgId);
+    const sessionId = await seedSession(handle.db, who, 'running');
+    await limiter(who.orgId).acquire({ sessionId, limit: 5, ttlMs: 600_000 });
+    const hub = hubFor(runnerId);
+    const peer = await connect(hub, { runnerId, orgId: who.orgId }, { heartbeatMs: 100, graceMs: 500 });
+    await hello(peer);
+    const create = {
+      id: `${sessionId}:create`,
+      kind: 'create',
+      sandboxId: sessionId,
+      orgId: who.orgId,
+      image: 'airlock/sandbox-base:latest',
+      resources: RESOURCES,
+    };
+    await hub.submit(create);
+    peer.send({
+      type: 'result',
+      id: create.id,
+      outcome: { ok: true, result: { kind: 'create', containerId: 'c1', state: 'running' } },
+    });
+    await hub.wait(create.id, 5000);
+    await expect
+      .poll(async () => (await handle.db.select().from(runners).where(eq(runners.id, runnerId)))[0]?.status)
+      .toBe('online');
+
+    peer.ws.close(1001, 'runner host powered off');
+    await peer.closed;
+    await new Promise((r) => setTimeout(r, 600));
+    await runDurableObjectAlarm(hub);
+    await expect.poll(async () => (await session(sessionId))?.status, { timeout: 10_000 }).toBe('failed');
+    expect((await session(sessionId))?.failureReason).toMatch(/runner stopped responding/);
+    expect((await limiter(who.orgId).leases()).map((l) => l.sessionId)).not.toContain(sessionId);
+    await expect
+      .poll(async () => (await handle.db.select().from(runners).where(eq(runners.id, runnerId)))[0]?.status)
+      .toBe('offline');
+  });
+});
