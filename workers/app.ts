@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { controlPlane } from './control-plane/app.ts';
 import { edge } from './edge/routes.ts';
 import { health } from './health.ts';
-import { type AppEnv, requestScope } from './lib/context.ts';
+import { type AppEnv, requestScope, type ScopeOptions } from './lib/context.ts';
 import { safeErrorMessage } from './lib/log.ts';
 import { ProblemError, problemBody, problemResponse } from './lib/problem.ts';
 
@@ -10,9 +11,11 @@ import { ProblemError, problemBody, problemResponse } from './lib/problem.ts';
 // assets.run_worker_first is served from the dashboard's static assets
 // before this code runs.
 
-export function createApp(): Hono<AppEnv> {
+export type AppOptions = ScopeOptions;
+
+export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use('*', requestScope());
+  app.use('*', requestScope(options));
   app.get('/healthz', health);
   app.route('/api', controlPlane());
   app.route('/', edge());
@@ -43,6 +46,16 @@ export function createApp(): Hono<AppEnv> {
         }),
         { ...error.headers },
       );
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      // Hono's own refusals (e.g. 415 from the OpenAPI validators).
+      return problemResponse({
+        ...problemBody('bad_request', error.message || 'The request was refused.', {
+          instance: path,
+          requestId: scope.requestId,
+        }),
+        status: error.status,
+      });
     }
     scope.log.error('unhandled error', { error: safeErrorMessage(error), path });
     return problemResponse(

@@ -89,4 +89,15 @@ describe('Redis REST server', () => {
       expect(await redis.multi().incr('rest:ctr').incr('rest:ctr').exec()).toHaveLength(2);
     });
   });
+
+  it("accepts Upstash's allow-key-locking script flag, as @upstash/ratelimit sends it", async () => {
+    await withServer(async (url, token) => {
+      const h = { authorization: `Bearer ${token}` };
+      const script = "#!lua flags=allow-key-locking\nreturn redis.call('INCR', KEYS[1])";
+      const key = `rest:flag:${Date.now()}`;
+      expect(await (await post(url, ['EVAL', script, '1', key], h)).json()).toEqual({ result: 1 });
+      const other = "#!lua flags=no-writes,allow-key-locking\nreturn redis.call('GET', KEYS[1])";
+      expect(await (await post(url, ['EVAL', other, '1', key], h)).json()).toEqual({ result: '1' });
+    });
+  });
 });

@@ -31,6 +31,29 @@ function encode(value: Reply, base64: boolean): unknown {
   return value;
 }
 
+// Upstash accepts the script flag `allow-key-locking` (used by @upstash/ratelimit);
+// plain Redis rejects unknown shebang flags. Dropping it keeps the same
+// semantics on a single Redis. EVALSHA of the flagged script's hash then
+// answers NOSCRIPT and clients fall back to EVAL, as they do against Upstash.
+function upstashScriptFlags(args: string[]): string[] {
+  const name = args[0]?.toUpperCase();
+  const at =
+    name === 'EVAL' || name === 'EVAL_RO'
+      ? 1
+      : name === 'SCRIPT' && args[1]?.toUpperCase() === 'LOAD'
+        ? 2
+        : -1;
+  const script = args[at];
+  if (script === undefined || !script.startsWith('#!lua')) return args;
+  const [shebang = '', ...body] = script.split('\n');
+  const flags = /flags=(\S*)/
+    .exec(shebang)?.[1]
+    ?.split(',')
+    .filter((f) => f !== 'allow-key-locking' && f !== '');
+  const kept = `#!lua${flags === undefined || flags.length === 0 ? '' : ` flags=${flags.join(',')}`}`;
+  return args.map((arg, i) => (i === at ? [kept, ...body].join('\n') : arg));
+}
+
 function isArgs(value: unknown): value is Args {
   return (
     Array.isArray(value) &&
@@ -72,7 +95,8 @@ export async function startRedisRest(input: {
   client.on('error', () => {}); // reconnects on its own; requests in flight get the error
   await client.connect();
 
-  const run = async (args: Args): Promise<Reply> => (await client.sendCommand(args.map(String))) as Reply;
+  const run = async (args: Args): Promise<Reply> =>
+    (await client.sendCommand(upstashScriptFlags(args.map(String)))) as Reply;
 
   const server = createServer(async (req, res) => {
     try {
@@ -97,7 +121,7 @@ export async function startRedisRest(input: {
           return send(res, 200, results);
         }
         const multi = client.multi();
-        for (const args of commands) multi.addCommand(args.map(String));
+        for (const args of commands) multi.addCommand(upstashScriptFlags(args.map(String)));
         try {
           const results = (await multi.exec()) as unknown as Reply[];
           return send(

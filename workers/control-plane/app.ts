@@ -1,19 +1,86 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../lib/context.ts';
+import { ProblemError } from '../lib/problem.ts';
+import { accessMiddleware } from './access.ts';
+import type { ApiEnv } from './env.ts';
+import { problemResponses } from './route.ts';
+import { API_ROUTES } from './routes.ts';
 
-// The control-plane API under /api. Resource routes are added per folder
-// (auth/, orgs/, connections/, profiles/, sessions/, …); every route is typed
-// by schemas from schema/api and listed in the OpenAPI document.
+// The control-plane API under /api. Every route comes from the registry in
+// routes.ts, is guarded by its access rule, validated by its schemas from
+// schema/api, and listed in the OpenAPI 3.1 document at /api/openapi.json.
+
+const limitBody: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  const max = c.get('scope').config().limits.max_request_body_bytes;
+  return bodyLimit({
+    maxSize: max,
+    onError: () => {
+      throw new ProblemError('payload_too_large', `The request body is larger than ${max} bytes.`, {
+        extensions: { maxBytes: max },
+      });
+    },
+  })(c, next);
+};
 
 export function controlPlane(): OpenAPIHono<AppEnv> {
-  const api = new OpenAPIHono<AppEnv>();
-  api.doc31('/openapi.json', {
+  const api = new OpenAPIHono<ApiEnv>({
+    // Schema failures become 422 problem+json listing every field at fault.
+    defaultHook: (result) => {
+      if (result.success) return;
+      const prefix = result.target === 'json' ? '' : `${result.target === 'param' ? 'path' : result.target}.`;
+      const errors = result.error.issues.map((issue) => ({
+        path: `${prefix}${issue.path.map(String).join('.')}`.replace(/\.$/, ''),
+        message: issue.message,
+        code: issue.code,
+      }));
+      throw new ProblemError(
+        'validation_failed',
+        errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; '),
+        { extensions: { errors } },
+      );
+    },
+  });
+  api.use('*', limitBody);
+  api.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'airlock_session',
+    description:
+      'The login session cookie set by POST /api/auth/otp/verify (name per auth.session.cookie_name).',
+  });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'token', {
+    type: 'http',
+    scheme: 'bearer',
+    description: "An API token (alk_…) created in an org; it acts with its creator's role in that org only.",
+  });
+  for (const spec of API_ROUTES) {
+    const security =
+      spec.access.kind === 'public'
+        ? []
+        : spec.access.sessionOnly === true
+          ? [{ session: [] }]
+          : [{ session: [] }, { token: [] }];
+    api.openapi(
+      {
+        ...spec.route,
+        security,
+        responses: { ...spec.route.responses, ...problemResponses(spec.access) },
+        middleware: [accessMiddleware(spec.access)],
+      },
+      spec.handler as never,
+    );
+  }
+  api.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {
       title: 'Airlock API',
       version: '0.1.0',
-      description: 'Control plane for credentialless agent sandboxes.',
+      description:
+        'Control plane for credentialless agent sandboxes. Errors are RFC 9457 problem+json. Org resources live under /api/orgs/{orgId}; an org you do not belong to answers 404.',
     },
-  });
-  return api;
+    servers: [{ url: `${c.get('scope').config().services.public_url.replace(/\/$/, '')}/api` }],
+  }));
+  return api as unknown as OpenAPIHono<AppEnv>;
 }

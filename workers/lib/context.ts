@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { type Database, type DbHandle, openDb } from './db.ts';
 import type { Env } from './env.ts';
 import { type Kv, openKv } from './kv.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger, type LogSink } from './log.ts';
 import { ProblemError } from './problem.ts';
 
 // What every handler can reach: the request id and logger, and config, Postgres
@@ -13,6 +13,8 @@ import { ProblemError } from './problem.ts';
 export interface RequestScope {
   readonly requestId: string;
   readonly log: Logger;
+  /** The injected clock (tests move it; production reads the system clock). */
+  now(): Date;
   config(): Config;
   db(): Database;
   kv(): Kv;
@@ -40,17 +42,26 @@ export function loadConfig(env: Env): Config {
   }
 }
 
-export function requestScope(): MiddlewareHandler<AppEnv> {
+export interface ScopeOptions {
+  /** Milliseconds since the epoch; defaults to Date.now. */
+  readonly clock?: () => number;
+  /** Where log lines go; defaults to the console. */
+  readonly logSink?: LogSink;
+}
+
+export function requestScope(options: ScopeOptions = {}): MiddlewareHandler<AppEnv> {
+  const clock = options.clock ?? Date.now;
   return async (c, next) => {
     const given = c.req.header('x-request-id');
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : newId('request');
-    const log = createLogger({ requestId });
+    const log = createLogger({ requestId }, options.logSink);
     let config: Config | undefined;
     let db: DbHandle | undefined;
     let kv: Kv | undefined;
     const scope: RequestScope = {
       requestId,
       log,
+      now: () => new Date(clock()),
       config: () => {
         config ??= loadConfig(c.env);
         return config;

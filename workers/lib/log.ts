@@ -52,5 +52,8 @@ export function createLogger(fields: LogFields = {}, sink: LogSink = consoleSink
 /** Error detail safe to log or return: credentials embedded in URLs are cut out. */
 export function safeErrorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1[redacted]@');
+  // Drizzle appends the query's parameters; they are row data, not for logs.
+  return text
+    .replace(/\nparams:[\s\S]*$/, '')
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1[redacted]@');
 }

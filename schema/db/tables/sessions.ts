@@ -3,7 +3,7 @@ import { bigserial, check, index, integer, jsonb, pgTable, text, uniqueIndex } f
 import type { RuntimePlan } from '../../plan/types.ts';
 import { at, createdAt, pk } from './columns.ts';
 import { sandboxProviderEnum, sessionModeEnum, sessionStatusEnum } from './enums.ts';
-import { orgs, users } from './identity.ts';
+import { apiTokens, orgs, users } from './identity.ts';
 import { profileVersions, sandboxProfiles, snapshots } from './profiles.ts';
 import { runners } from './runners.ts';
 import { triggerDeliveries, triggers } from './triggers.ts';
@@ -28,6 +28,8 @@ export const sessions = pgTable(
     prompt: text('prompt'),
     /** Attribution: the human who started it, or the trigger (and its delivery) that did. */
     startedBy: text('started_by').references(() => users.id, { onDelete: 'set null' }),
+    /** The API token the start came through, if any (startedBy is then the token's owner). */
+    startedByTokenId: text('started_by_token_id').references(() => apiTokens.id, { onDelete: 'set null' }),
     triggerId: text('trigger_id').references(() => triggers.id, { onDelete: 'set null' }),
     triggerDeliveryId: text('trigger_delivery_id').references(() => triggerDeliveries.id, {
       onDelete: 'set null',

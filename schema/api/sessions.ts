@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { IdOf, Timestamp } from './common.ts';
+import { SANDBOX_PROVIDERS, SESSION_MODES, SESSION_STATUSES } from './enums.ts';
+
+export const Session = z
+  .object({
+    id: IdOf('ses'),
+    profileId: IdOf('prf'),
+    profileVersionId: IdOf('prv'),
+    snapshotId: z.string().nullable(),
+    status: z.enum(SESSION_STATUSES),
+    mode: z.enum(SESSION_MODES),
+    prompt: z.string().nullable(),
+    /** The human who started it (for a token: the token's owner), or null for a trigger. */
+    startedBy: z.string().nullable(),
+    startedByTokenId: z.string().nullable(),
+    triggerId: z.string().nullable(),
+    provider: z.enum(SANDBOX_PROVIDERS),
+    runnerId: z.string().nullable(),
+    failureReason: z.string().nullable(),
+    createdAt: Timestamp,
+    startedAt: Timestamp.nullable(),
+    stoppedAt: Timestamp.nullable(),
+    lastActivityAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Session' });
+
+/** Start a session from a published version (default: the profile's latest) whose snapshot is ready. */
+export const CreateSession = z
+  .strictObject({
+    profileId: z.string().min(1).max(64),
+    versionId: z.string().min(1).max(64).optional(),
+    mode: z.enum(SESSION_MODES).default('interactive'),
+    /** Required for headless sessions: what the agent is asked to do. */
+    prompt: z.string().min(1).max(32768).optional(),
+  })
+  .refine((s) => s.mode !== 'headless' || s.prompt !== undefined, {
+    message: 'a headless session needs a prompt',
+    path: ['prompt'],
+  })
+  .meta({ id: 'CreateSession' });
+
+export const SessionListQuery = z.strictObject({
+  status: z.enum(SESSION_STATUSES).optional(),
+  profileId: z.string().max(64).optional(),
+  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const SessionPage = z
+  .object({ items: z.array(Session), nextCursor: z.string().nullable() })
+  .meta({ id: 'SessionPage' });
+
+export const SessionEvent = z
+  .object({
+    id: z.number().int(),
+    fromStatus: z.enum(SESSION_STATUSES).nullable(),
+    toStatus: z.enum(SESSION_STATUSES),
+    reason: z.string().nullable(),
+    at: Timestamp,
+  })
+  .meta({ id: 'SessionEvent' });
+
+export const SessionEventList = z.object({ items: z.array(SessionEvent) }).meta({ id: 'SessionEventList' });
+
+export type Session = z.infer<typeof Session>;
+export type CreateSession = z.input<typeof CreateSession>;
+export type SessionEvent = z.infer<typeof SessionEvent>;

@@ -1,0 +1,2 @@
+ALTER TABLE "sessions" ADD COLUMN "started_by_token_id" text;--> statement-breakpoint
+ALTER TABLE "sessions" ADD CONSTRAINT "sessions_started_by_token_id_api_tokens_id_fk" FOREIGN KEY ("started_by_token_id") REFERENCES "public"."api_tokens"("id") ON DELETE set null ON UPDATE no action;

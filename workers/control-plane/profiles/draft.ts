@@ -1,0 +1,227 @@
+import { PathId, ProfileVersion, PublishResult, Snapshot, UpdateDraft } from '@airlock/schema/api';
+import { profileVersions, snapshots } from '@airlock/schema/db';
+import { newId } from '@airlock/schema/ids';
+import { RuntimePlan } from '@airlock/schema/plan';
+import { and, desc, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { ProblemError } from '../../lib/problem.ts';
+import { recordAudit } from '../audit/record.ts';
+import { guarded } from '../db-errors.ts';
+import { body, createRoute, defineRoute, json } from '../route.ts';
+import { snapshotOut, startSnapshotBuild } from '../snapshots/service.ts';
+import { validationProblem } from '../validation.ts';
+import { requireRuntimePlan } from './compile-plan.ts';
+import { draftChanges, findProfile, findVersion, versionErrors, versionOut } from './service.ts';
+
+// Editing the draft, publishing it (freeze + snapshot + next draft),
+// rebuilding a published version's snapshot, and previewing its plan.
+
+const tags = ['profiles'];
+const VersionParams = z.object({ orgId: PathId, profileId: PathId, versionId: PathId });
+
+export const draftRoutes = [
+  defineRoute({
+    access: { kind: 'org', permission: 'profiles.edit' },
+    route: createRoute({
+      method: 'patch',
+      path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}',
+      tags,
+      summary: 'Edit the draft version (a published version answers 409: it is immutable)',
+      request: { params: VersionParams, body: body(UpdateDraft) },
+      responses: { 200: json(ProfileVersion, 'The updated draft') },
+    }),
+    handler: async (c) => {
+      const scope = c.get('scope');
+      const db = scope.db();
+      const member = c.get('member');
+      const { profileId, versionId } = c.req.valid('param');
+      const input = c.req.valid('json');
+      const current = await findVersion(db, member.orgId, profileId, versionId);
+      const changes = draftChanges(input);
+      const next = { ...current, ...changes, updatedAt: scope.now() };
+      // Consistency now (kinds, runtimes, conflicts); completeness is checked when publishing.
+      if (current.status === 'draft') {
+        const errors = await versionErrors(db, next, false);
+        if (errors.length > 0) throw validationProblem(errors);
+      }
+      // A published version is refused by the database trigger (AL409 → 409), whoever writes.
+      const [row] = await guarded(() =>
+        db
+          .update(profileVersions)
+          .set({ ...changes, updatedAt: next.updatedAt })
+          .where(and(eq(profileVersions.id, current.id), eq(profileVersions.orgId, member.orgId)))
+          .returning(),
+      );
+      if (row === undefined) throw new ProblemError('not_found', `No version ${versionId}.`);
+      return c.json(versionOut(row), 200);
+    },
+  }),
+  defineRoute({
+    access: { kind: 'org', permission: 'profiles.publish' },
+    route: createRoute({
+      method: 'post',
+      path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/publish',
+      tags,
+      summary: 'Publish the draft: freeze it, start its snapshot build, open the next draft',
+      request: { params: VersionParams },
+      responses: { 201: json(PublishResult, 'Published') },
+    }),
+    handler: async (c) => {
+      const scope = c.get('scope');
+      const db = scope.db();
+      const member = c.get('member');
+      const principal = c.get('principal');
+      const { profileId, versionId } = c.req.valid('param');
+      await findProfile(db, member.orgId, profileId);
+      const draft = await findVersion(db, member.orgId, profileId, versionId);
+      if (draft.status !== 'draft')
+        throw new ProblemError('conflict', `Version ${draft.number} is already published.`);
+      const errors = await versionErrors(db, draft, true);
+      if (errors.length > 0) throw validationProblem(errors);
+      const now = scope.now();
+      const result = await guarded(() =>
+        db.transaction(async (tx) => {
+          const [published] = await tx
+            .update(profileVersions)
+            .set({ status: 'published', publishedAt: now, publishedBy: principal.userId, updatedAt: now })
+            .where(and(eq(profileVersions.id, draft.id), eq(profileVersions.status, 'draft')))
+            .returning();
+          if (published === undefined)
+            throw new ProblemError('conflict', 'Someone else published this draft just now.');
+          const [snapshot] = await tx
+            .insert(snapshots)
+            .values({
+              id: newId('snapshot', now.getTime()),
+              orgId: member.orgId,
+              profileVersionId: published.id,
+              provider: published.sandboxProvider,
+              createdBy: principal.userId,
+              createdAt: now,
+            })
+            .returning();
+          const [next] = await tx
+            .insert(profileVersions)
+            .values({
+              id: newId('profileVersion', now.getTime()),
+              profileId,
+              orgId: member.orgId,
+              number: published.number + 1,
+              agentRuntime: published.agentRuntime,
+              sandboxProvider: published.sandboxProvider,
+              modelConnectionId: published.modelConnectionId,
+              gitConnectionId: published.gitConnectionId,
+              repositories: published.repositories,
+              connectorBindings: published.connectorBindings,
+              setupScript: published.setupScript,
+              egressAllowlist: published.egressAllowlist,
+              resources: published.resources,
+              createdBy: principal.userId,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .returning();
+          if (snapshot === undefined || next === undefined)
+            throw new Error('publish inserts returned nothing');
+          await recordAudit(
+            tx,
+            {
+              orgId: member.orgId,
+              action: 'profile.published',
+              principal,
+              targetId: profileId,
+              detail: { versionId: published.id, number: published.number, snapshotId: snapshot.id },
+            },
+            now,
+          );
+          return { published, snapshot, next };
+        }),
+      );
+      const snapshot = await startSnapshotBuild(c.env, scope, result.snapshot);
+      return c.json(
+        {
+          published: versionOut(result.published),
+          snapshot: snapshotOut(snapshot),
+          draft: versionOut(result.next),
+        },
+        201,
+      );
+    },
+  }),
+  defineRoute({
+    access: { kind: 'org', permission: 'profiles.publish' },
+    route: createRoute({
+      method: 'post',
+      path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/snapshots',
+      tags,
+      summary: "Rebuild a published version's snapshot (when the last one failed or is stale)",
+      request: { params: VersionParams },
+      responses: { 201: json(Snapshot, 'A new pending snapshot') },
+    }),
+    handler: async (c) => {
+      const scope = c.get('scope');
+      const db = scope.db();
+      const member = c.get('member');
+      const { profileId, versionId } = c.req.valid('param');
+      const version = await findVersion(db, member.orgId, profileId, versionId);
+      if (version.status !== 'published')
+        throw new ProblemError(
+          'conflict',
+          'Only published versions have snapshots; publish the draft first.',
+        );
+      const [latest] = await db
+        .select()
+        .from(snapshots)
+        .where(and(eq(snapshots.profileVersionId, version.id), eq(snapshots.kind, 'snapshot')))
+        .orderBy(desc(snapshots.createdAt))
+        .limit(1);
+      if (latest !== undefined && (latest.status === 'pending' || latest.status === 'building'))
+        throw new ProblemError('conflict', `Snapshot ${latest.id} is still ${latest.status}.`);
+      const now = scope.now();
+      const row = await db.transaction(async (tx) => {
+        const [created] = await tx
+          .insert(snapshots)
+          .values({
+            id: newId('snapshot', now.getTime()),
+            orgId: member.orgId,
+            profileVersionId: version.id,
+            provider: version.sandboxProvider,
+            createdBy: c.get('principal').userId,
+            createdAt: now,
+          })
+          .returning();
+        await recordAudit(
+          tx,
+          {
+            orgId: member.orgId,
+            action: 'snapshot.requested',
+            principal: c.get('principal'),
+            targetId: created?.id,
+            detail: { versionId: version.id },
+          },
+          now,
+        );
+        return created;
+      });
+      if (row === undefined) throw new Error('snapshot insert returned nothing');
+      return c.json(snapshotOut(await startSnapshotBuild(c.env, scope, row)), 201);
+    },
+  }),
+  defineRoute({
+    access: { kind: 'org', permission: 'profiles.read' },
+    route: createRoute({
+      method: 'get',
+      path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/plan',
+      tags,
+      summary: 'The runtime plan a session of this published version gets (no secrets, only connection ids)',
+      request: { params: VersionParams },
+      responses: { 200: json(RuntimePlan.meta({ id: 'RuntimePlan' }), 'The compiled plan') },
+    }),
+    handler: async (c) => {
+      const db = c.get('scope').db();
+      const member = c.get('member');
+      const { profileId, versionId } = c.req.valid('param');
+      const version = await findVersion(db, member.orgId, profileId, versionId);
+      return c.json(await requireRuntimePlan(db, { orgId: member.orgId, versionId: version.id }), 200);
+    },
+  }),
+];

@@ -1,0 +1,28 @@
+import { auditRoutes } from './audit/routes.ts';
+import { authRoutes } from './auth/routes.ts';
+import { connectionRoutes } from './connections/routes.ts';
+import { integrationRoutes } from './integrations/routes.ts';
+import { orgRoutes } from './orgs/routes.ts';
+import { profileRoutes } from './profiles/routes.ts';
+import type { ApiRoute } from './route.ts';
+import { runnerRoutes } from './runners/routes.ts';
+import { sessionRoutes } from './sessions/routes.ts';
+import { snapshotRoutes } from './snapshots/routes.ts';
+import { triggerRoutes } from './triggers/routes.ts';
+
+// The one table of control-plane routes. The app registers these (with their
+// access rules), the OpenAPI document lists them, and the authorization
+// matrix test iterates them — a route cannot be added without all three.
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...authRoutes,
+  ...integrationRoutes,
+  ...orgRoutes,
+  ...connectionRoutes,
+  ...profileRoutes,
+  ...snapshotRoutes,
+  ...sessionRoutes,
+  ...runnerRoutes,
+  ...triggerRoutes,
+  ...auditRoutes,
+];
