@@ -1,5 +1,9 @@
 import { IngressHeader, RESUME_TOKEN_PREFIX, TerminalKey } from '@airlock/schema/gateway';
 import { isId } from '@airlock/schema/ids';
+import type { Context } from 'hono';
+import { API_TOKEN_PREFIX, authenticate, isTrustedOrigin } from '../control-plane/auth/credentials.ts';
+import type { ApiEnv } from '../control-plane/env.ts';
+import { grantTerminal } from '../control-plane/sessions/terminal-access.ts';
 import type { AppContext } from '../lib/context.ts';
 import { type ProblemCode, ProblemError } from '../lib/problem.ts';
 import { TokenError, verifyToken } from '../lib/tokens.ts';
@@ -95,9 +99,51 @@ export async function tunnelIngress(c: AppContext): Promise<Response> {
   });
 }
 
+/** Who a viewer is and what it may do, from a pty token (query `token` or Bearer). */
+async function ptyTokenGrant(c: AppContext, sessionId: string, token: string) {
+  const claims = await verifyToken(c.get('scope').config(), 'pty', token).catch((error: unknown) => {
+    throw tokenProblem(error, 'pty');
+  });
+  if (claims.sub !== sessionId) throw new ProblemError('forbidden', 'The pty token is for another session.');
+  return {
+    [IngressHeader.org]: claims.org,
+    [IngressHeader.jti]: claims.jti,
+    [IngressHeader.expires]: String(claims.exp),
+    [IngressHeader.mode]: claims.mode,
+    [IngressHeader.user]: claims.uid,
+  };
+}
+
+/** …or from the login cookie (same-origin browsers) or an API token (CLI), with the org role. */
+async function principalGrant(c: AppContext, sessionId: string) {
+  const origin = c.req.header('origin');
+  const viaCookie = c.req.header('authorization') === undefined;
+  // A WebSocket carries cookies cross-site: only the dashboard's origins may use them.
+  if (viaCookie && (origin === undefined || !isTrustedOrigin(c as unknown as Context<ApiEnv>, origin)))
+    throw new ProblemError(
+      'forbidden',
+      'Terminal connections with the login cookie must come from the dashboard.',
+    );
+  // The edge runs in the app's request scope, which is what authenticate() reads.
+  const principal = await authenticate(c as unknown as Context<ApiEnv>);
+  const requested = c.req.query('mode');
+  const grant = await grantTerminal(c.get('scope').db(), {
+    sessionId,
+    userId: principal.userId,
+    ...(principal.tokenOrgId === null ? {} : { orgId: principal.tokenOrgId }),
+    ...(requested === 'rw' || requested === 'ro' ? { requested } : {}),
+  });
+  return {
+    [IngressHeader.org]: grant.orgId,
+    [IngressHeader.mode]: grant.mode,
+    [IngressHeader.user]: principal.userId,
+  };
+}
+
 /**
- * `/pty/:sessionId?terminal=agent` — a terminal viewer with a pty token, in the
- * `token` query parameter (browsers cannot set headers on a WebSocket) or as a Bearer token.
+ * `/pty/:sessionId?terminal=agent` — a terminal viewer: with a pty token (query `token`, as
+ * browsers cannot set headers on a WebSocket, or Bearer), or with the login cookie or an API
+ * token plus the org role (`mode=ro` to only watch).
  */
 export async function ptyIngress(c: AppContext): Promise<Response> {
   requireUpgrade(c);
@@ -105,20 +151,14 @@ export async function ptyIngress(c: AppContext): Promise<Response> {
   const terminal = c.req.query('terminal') ?? 'agent';
   if (!TerminalKey.safeParse(terminal).success)
     throw new ProblemError('bad_request', 'Unknown terminal name.');
-  const token = c.req.query('token') ?? bearer(c);
-  if (token === null || token === undefined)
-    throw new ProblemError('unauthenticated', 'A pty token is required (query parameter `token`).');
-  const claims = await verifyToken(c.get('scope').config(), 'pty', token).catch((error: unknown) => {
-    throw tokenProblem(error, 'pty');
-  });
-  if (claims.sub !== sessionId) throw new ProblemError('forbidden', 'The pty token is for another session.');
+  const header = bearer(c);
+  const token =
+    c.req.query('token') ?? (header !== null && !header.startsWith(API_TOKEN_PREFIX) ? header : null);
+  const grant =
+    token !== null ? await ptyTokenGrant(c, sessionId, token) : await principalGrant(c, sessionId);
   return toGateway(c, sessionId, {
     [IngressHeader.kind]: 'pty',
-    [IngressHeader.org]: claims.org,
-    [IngressHeader.jti]: claims.jti,
-    [IngressHeader.expires]: String(claims.exp),
-    [IngressHeader.mode]: claims.mode,
-    [IngressHeader.user]: claims.uid,
     [IngressHeader.terminal]: terminal,
+    ...grant,
   });
 }
