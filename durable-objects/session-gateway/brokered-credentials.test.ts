@@ -26,22 +26,24 @@ async function recorded(tag: string) {
   return json<{ headers: Record<string, string> }[]>(fetch(`${upstreamHttp}/__requests/${tag}`));
 }
 
-interface GithubApp {
-  appId: string;
-  installationId: string;
-  privateKeyPem: string;
+interface GithubState {
+  issuedTokens: string[];
+  requests: { path: string; credential: string; repositories?: string[] }[];
 }
+
+const githubState = () => json<GithubState>(fetch(github.state));
 
 describe('GitHub App installation tokens', () => {
   it('mints a token with a valid App JWT, scoped to the repositories, and caches it until near expiry', async () => {
-    const app = await json<GithubApp>(fetch(`${github}/__apps`, { method: 'POST' }));
-    expect(app.privateKeyPem).toContain('BEGIN RSA PRIVATE KEY');
+    expect(github.privateKeyPem).toContain('BEGIN RSA PRIVATE KEY');
+    const before = await githubState();
     const { peer } = await startSession(async (w) => {
       const connectionId = await createConnection(
         w.orgId,
         'github_app',
-        { private_key: app.privateKeyPem },
-        { app_id: app.appId, installation_id: app.installationId, base_url: github },
+        { private_key: github.privateKeyPem },
+        // GitHub Enterprise Server form: the API lives under {base_url}/api/v3.
+        { app_id: github.appId, installation_id: github.installationId, base_url: github.url },
       );
       return [
         route({
@@ -65,14 +67,18 @@ describe('GitHub App installation tokens', () => {
       });
       expect(response.status).toBe(200);
     }
-    const issued = await json<{
-      issued: { token: string; repositories: string[] | null }[];
-      rejected: number;
-    }>(fetch(`${github}/__apps/${app.appId}`));
-    expect(issued.rejected).toBe(0);
-    expect(issued.issued).toHaveLength(1);
-    expect(issued.issued[0]?.repositories).toEqual(['widgets']);
-    const token = issued.issued[0]?.token ?? '';
+    const after = await githubState();
+    const minted = after.requests.slice(before.requests.length);
+    expect(minted).toEqual([
+      {
+        method: 'POST',
+        path: `/api/v3/app/installations/${github.installationId}/access_tokens`,
+        credential: 'app_jwt',
+        repositories: ['widgets'],
+      },
+    ]);
+    const token = after.issuedTokens.at(-1) ?? '';
+    expect(token).toMatch(/^ghs_/);
     for (const tag of tags)
       expect((await recorded(tag))[0]?.headers.authorization).toBe(
         `Basic ${btoa(`x-access-token:${token}`)}`,
@@ -80,14 +86,13 @@ describe('GitHub App installation tokens', () => {
   });
 
   it('reports a key GitHub does not accept as a 502 naming the refusal', async () => {
-    const app = await json<GithubApp>(fetch(`${github}/__apps`, { method: 'POST' }));
-    const impostor = await json<GithubApp>(fetch(`${github}/__apps`, { method: 'POST' }));
+    const before = await githubState();
     const { peer } = await startSession(async (w) => {
       const connectionId = await createConnection(
         w.orgId,
         'github_app',
-        { private_key: impostor.privateKeyPem },
-        { app_id: app.appId, installation_id: app.installationId, base_url: github },
+        { private_key: github.impostorPem },
+        { app_id: github.appId, installation_id: github.installationId, base_url: github.url },
       );
       return [
         route({
@@ -102,8 +107,9 @@ describe('GitHub App installation tokens', () => {
     expect(response.text).toContain('PROVIDER_REJECTED');
     expect(response.text).toContain('JSON web token could not be decoded');
     expect(response.text).not.toContain('PRIVATE KEY');
-    const seen = await json<{ issued: unknown[]; rejected: number }>(fetch(`${github}/__apps/${app.appId}`));
-    expect(seen).toMatchObject({ issued: [], rejected: 1 });
+    const after = await githubState();
+    expect(after.requests.slice(before.requests.length).map((r) => r.credential)).toEqual(['rejected']);
+    expect(after.issuedTokens).toEqual(before.issuedTokens);
   });
 });
 

@@ -24,8 +24,15 @@ import { SandboxPeer } from './sandbox-peer.ts';
 export interface StandIns {
   readonly upstreamHttp: string;
   readonly upstreamHttps: string;
-  readonly github: string;
   readonly oauth2: string;
+  readonly github: {
+    readonly url: string;
+    readonly appId: string;
+    readonly installationId: string;
+    readonly privateKeyPem: string;
+    readonly impostorPem: string;
+    readonly state: string;
+  };
 }
 
 declare module 'vitest' {
