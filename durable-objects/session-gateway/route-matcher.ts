@@ -1,4 +1,4 @@
-import type { EgressRoute, HostPattern } from '@airlock/schema/plan';
+import { type EgressRoute, type HostPattern, parseHost as parseHostPattern } from '@airlock/schema/plan';
 
 // The runtime plan's egress routes compiled for lookup: one map lookup per
 // host candidate and one step per path segment, whatever the number of routes.
@@ -49,29 +49,14 @@ interface HostIndex {
   readonly routes: EgressRoute[];
 }
 
-interface ParsedHost {
-  readonly wildcard: boolean;
-  readonly name: string;
-  readonly port: string | undefined;
-}
+type ParsedHost = ReturnType<typeof parseHostPattern>;
 
 const DEFAULT_PORTS: ReadonlySet<string> = new Set(['80', '443']);
 
+/** The compiler's host parsing, plus a request host's trailing dot (`example.com.`). */
 export function parseHost(value: string): ParsedHost {
-  let rest = value.toLowerCase();
-  const wildcard = rest.startsWith('*.');
-  if (wildcard) rest = rest.slice(2);
-  let port: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon > 0 && !rest.includes(']', colon)) {
-    const digits = rest.slice(colon + 1);
-    if (/^\d+$/.test(digits)) {
-      port = digits;
-      rest = rest.slice(0, colon);
-    }
-  }
-  if (rest.endsWith('.')) rest = rest.slice(0, -1);
-  return { wildcard, name: rest, port };
+  const parsed = parseHostPattern(value);
+  return parsed.name.endsWith('.') ? { ...parsed, name: parsed.name.slice(0, -1) } : parsed;
 }
 
 function portMatches(pattern: string | undefined, request: string | undefined): boolean {
