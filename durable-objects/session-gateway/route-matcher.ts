@@ -33,15 +33,16 @@ export type MatchResult =
 interface Entry {
   readonly route: EgressRoute;
   readonly port: string | undefined;
-  /** Upper-case methods, or null for every method. */
-  readonly methods: ReadonlySet<string> | null;
+  /** Upper-case methods (a handful at most), or null for every method. */
+  readonly methods: readonly string[] | null;
   readonly order: number;
 }
 
 interface PathNode {
-  readonly children: Map<string, PathNode>;
+  /** Created on first use: most nodes are leaves. */
+  children: Map<string, PathNode> | null;
   /** Method-specific entries first, then by plan order. */
-  entries: Entry[];
+  readonly entries: Entry[];
 }
 
 interface HostIndex {
@@ -67,7 +68,7 @@ function portMatches(pattern: string | undefined, request: string | undefined): 
 }
 
 function newNode(): PathNode {
-  return { children: new Map(), entries: [] };
+  return { children: null, entries: [] };
 }
 
 function segments(path: string): string[] {
@@ -77,6 +78,7 @@ function segments(path: string): string[] {
 function insert(index: HostIndex, prefix: string, entry: Entry): void {
   let node = index.root;
   for (const segment of segments(prefix)) {
+    node.children ??= new Map();
     let child = node.children.get(segment);
     if (child === undefined) {
       child = newNode();
@@ -84,12 +86,14 @@ function insert(index: HostIndex, prefix: string, entry: Entry): void {
     }
     node = child;
   }
-  node.entries.push(entry);
-  node.entries.sort((a, b) => Number(a.methods === null) - Number(b.methods === null) || a.order - b.order);
+  // Entries arrive in plan order: a method-specific one goes before the first catch-all.
+  const firstCatchAll = entry.methods === null ? -1 : node.entries.findIndex((e) => e.methods === null);
+  if (firstCatchAll === -1) node.entries.push(entry);
+  else node.entries.splice(firstCatchAll, 0, entry);
 }
 
 function entryMatches(entry: Entry, port: string | undefined, method: string): boolean {
-  return portMatches(entry.port, port) && (entry.methods === null || entry.methods.has(method));
+  return portMatches(entry.port, port) && (entry.methods === null || entry.methods.includes(method));
 }
 
 /** The deepest path node with an entry for this port and method. */
@@ -101,7 +105,7 @@ function lookupPath(index: HostIndex, path: string, port: string | undefined, me
   while (start <= path.length) {
     let end = path.indexOf('/', start);
     if (end === -1) end = path.length;
-    const child = node.children.get(path.slice(start, end));
+    const child = node.children?.get(path.slice(start, end));
     if (child === undefined) break;
     trail.push(child);
     node = child;
@@ -124,9 +128,10 @@ export class RouteMatcher {
   private constructor(routes: readonly EgressRoute[], passthrough: readonly HostPattern[]) {
     this.size = routes.length;
     routes.forEach((route, order) => {
-      const methods = route.match.methods.length === 0 ? null : new Set(route.match.methods);
+      const methods = route.match.methods.length === 0 ? null : route.match.methods;
       const prefixes = route.match.pathPrefixes.length === 0 ? ['/'] : route.match.pathPrefixes;
-      for (const pattern of new Set(route.match.hosts)) {
+      route.match.hosts.forEach((pattern, h) => {
+        if (route.match.hosts.indexOf(pattern) !== h) return;
         const host = parseHost(pattern);
         const map = host.wildcard ? this.#wildcard : this.#exact;
         let index = map.get(host.name);
@@ -134,10 +139,12 @@ export class RouteMatcher {
           index = { root: newNode(), routes: [] };
           map.set(host.name, index);
         }
-        if (!index.routes.includes(route)) index.routes.push(route);
+        if (index.routes[index.routes.length - 1] !== route) index.routes.push(route);
         const entry: Entry = { route, port: host.port, methods, order };
-        for (const prefix of new Set(prefixes)) insert(index, prefix, entry);
-      }
+        prefixes.forEach((prefix, p) => {
+          if (prefixes.indexOf(prefix) === p) insert(index, prefix, entry);
+        });
+      });
     });
     for (const pattern of passthrough) {
       const host = parseHost(pattern);
