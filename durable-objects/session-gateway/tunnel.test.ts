@@ -136,14 +136,10 @@ describe('tunnel admission', () => {
 
   it('closes a HELLO for another session, an unknown version and a broken frame with the right code', async () => {
     const world = await createWorld();
-    const cases: [Record<string, unknown>, number][] = [
-      [{ versions: [1], sessionId: 'ses_someone_else', streams: [] }, CloseCode.AUTH_FAILED],
-      [{ versions: [7], sessionId: world.sessionId, streams: [] }, CloseCode.UNSUPPORTED_VERSION],
-    ];
-    for (const [hello, code] of cases) {
+    /** Open a tunnel, send one message, and return the code of the CLOSE frame that comes back. */
+    const closeCodeAfter = async (message: Uint8Array): Promise<number> => {
       const { token } = await bootstrapToken(world);
-      const response = await openTunnel(world.sessionId, token);
-      const ws = response.webSocket;
+      const ws = (await openTunnel(world.sessionId, token)).webSocket;
       if (ws === null) throw new Error('no socket');
       ws.binaryType = 'arraybuffer';
       ws.accept();
@@ -153,23 +149,20 @@ describe('tunnel admission', () => {
           if (frame.type === 'close') resolve(frame.code);
         }),
       );
-      ws.send(encodeFrame({ type: 'hello', stream: 0, flags: 0, json: hello }));
-      expect(await closed).toBe(code);
-    }
-    const { token } = await bootstrapToken(world);
-    const response = await openTunnel(world.sessionId, token);
-    const ws = response.webSocket;
-    if (ws === null) throw new Error('no socket');
-    ws.binaryType = 'arraybuffer';
-    ws.accept();
-    const closed = new Promise<number>((resolve) =>
-      ws.addEventListener('message', (e) => {
-        const frame = decodeFrame(new Uint8Array(e.data as ArrayBuffer));
-        if (frame.type === 'close') resolve(frame.code);
-      }),
+      ws.send(message);
+      return closed;
+    };
+    const hello = (json: Record<string, unknown>) =>
+      encodeFrame({ type: 'hello', stream: 0, flags: 0, json });
+    expect(await closeCodeAfter(hello({ versions: [1], sessionId: 'ses_someone_else', streams: [] }))).toBe(
+      CloseCode.AUTH_FAILED,
     );
-    ws.send(new Uint8Array([0, 0, 0, 0, 0x7f, 0, 0, 0, 0, 0]));
-    expect(await closed).toBe(CloseCode.UNKNOWN_TYPE);
+    expect(await closeCodeAfter(hello({ versions: [7], sessionId: world.sessionId, streams: [] }))).toBe(
+      CloseCode.UNSUPPORTED_VERSION,
+    );
+    expect(await closeCodeAfter(new Uint8Array([0, 0, 0, 0, 0x7f, 0, 0, 0, 0, 0]))).toBe(
+      CloseCode.UNKNOWN_TYPE,
+    );
   });
 
   it('tells a sandbox of an ended session to stop (CLOSE SESSION_ENDED) and lets nobody back in', async () => {

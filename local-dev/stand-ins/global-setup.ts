@@ -8,6 +8,7 @@ import type { TestProject } from 'vitest/node';
 import { startGithubStandIn } from '../standins/github.ts';
 import { ensureTestTls } from '../test-tls.ts';
 import { startOAuth2StandIn } from './oauth2.ts';
+import './provided.ts';
 import { startUpstream } from './upstream.ts';
 
 // Vitest global setup for gateway suites: the upstream (HTTP + HTTPS with the
@@ -16,28 +17,7 @@ import { startUpstream } from './upstream.ts';
 // through `inject('standIns')`; what the GitHub stand-in saw is served as
 // JSON at `github.state`.
 
-export interface StandIns {
-  readonly upstreamHttp: string;
-  readonly upstreamHttps: string;
-  readonly oauth2: string;
-  readonly github: {
-    readonly url: string;
-    readonly appId: string;
-    readonly installationId: string;
-    /** The App's key as GitHub hands it out (PKCS#1 PEM). */
-    readonly privateKeyPem: string;
-    /** A key GitHub does not know for this App. */
-    readonly impostorPem: string;
-    /** GET → `{ issuedTokens, requests }`. */
-    readonly state: string;
-  };
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    standIns: StandIns;
-  }
-}
+export type { StandIns } from './provided.ts';
 
 function rsaKey() {
   return generateKeyPairSync('rsa', {

@@ -1,3 +1,5 @@
+import { concat, fromBase64 } from './bytes.ts';
+
 // PEM private keys for WebCrypto, which imports only PKCS#8. GitHub hands out
 // App keys as PKCS#1 (`BEGIN RSA PRIVATE KEY`); those are wrapped in a PKCS#8
 // envelope (RFC 5208) here rather than asking every admin to convert them.
@@ -27,25 +29,8 @@ function derLength(length: number): Uint8Array {
   return Uint8Array.of(0x80 | bytes.length, ...bytes);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 function tlv(tag: number, body: Uint8Array): Uint8Array {
   return concat(Uint8Array.of(tag), derLength(body.length), body);
-}
-
-function base64Decode(text: string): Uint8Array {
-  const binary = atob(text.replace(/\s+/g, ''));
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
 }
 
 export class PemError extends Error {
@@ -62,7 +47,7 @@ export function pkcs8FromPem(pem: string): Uint8Array<ArrayBuffer> {
     throw new PemError('not a PEM private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)');
   let der: Uint8Array;
   try {
-    der = base64Decode(match[2] ?? '');
+    der = fromBase64(match[2] ?? '');
   } catch {
     throw new PemError('the PEM body is not base64');
   }

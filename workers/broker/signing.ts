@@ -4,7 +4,8 @@ import { newId } from '@airlock/schema/ids';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Sealer } from '../lib/crypto.ts';
 import type { Database } from '../lib/db.ts';
-import { base64, ed25519PublicLine } from './ssh-signature.ts';
+import { fromBase64, toBase64 } from './bytes.ts';
+import { ed25519PublicLine } from './ssh-signature.ts';
 
 // The org's commit-signing key: Ed25519, created on first use, the private
 // half sealed (row id as context) and opened only here. One active key per org
@@ -14,13 +15,6 @@ import { base64, ed25519PublicLine } from './ssh-signature.ts';
 export interface OpenedSigningKey extends SigningKeyInfo {
   readonly privateKey: CryptoKey;
   readonly publicRaw: Uint8Array;
-}
-
-function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
 }
 
 async function activeRow(db: Database, orgId: string) {
@@ -41,7 +35,7 @@ async function create(db: Database, sealer: Sealer, orgId: string): Promise<void
   const pkcs8 = new Uint8Array((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer);
   const raw = new Uint8Array((await crypto.subtle.exportKey('raw', pair.publicKey)) as ArrayBuffer);
   const id = newId('signingKey');
-  const sealed = await sealer.seal(base64(pkcs8), id);
+  const sealed = await sealer.seal(toBase64(pkcs8), id);
   await db
     .insert(signingKeys)
     .values({

@@ -1,3 +1,5 @@
+import { concat, toBase64 } from './bytes.ts';
+
 // OpenSSH signatures (PROTOCOL.sshsig), as `ssh-keygen -Y sign` writes them:
 // Ed25519 over the SSHSIG "signed data" that embeds SHA-512(message), wrapped
 // in the armored blob git expects for `gpg.format = ssh`.
@@ -13,22 +15,6 @@ function sshString(value: Uint8Array | string): Uint8Array {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-export function base64(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 /** The wire form of an Ed25519 public key (`string "ssh-ed25519" || string key`). */
 export function ed25519PublicBlob(raw: Uint8Array): Uint8Array {
   return concat(sshString('ssh-ed25519'), sshString(raw));
@@ -36,7 +22,7 @@ export function ed25519PublicBlob(raw: Uint8Array): Uint8Array {
 
 /** `ssh-ed25519 AAAA… comment`, an authorized_keys / allowed_signers line. */
 export function ed25519PublicLine(raw: Uint8Array, comment: string): string {
-  return `ssh-ed25519 ${base64(ed25519PublicBlob(raw))} ${comment}`;
+  return `ssh-ed25519 ${toBase64(ed25519PublicBlob(raw))} ${comment}`;
 }
 
 /** What the key signs: the preamble, namespace, hash algorithm and the message digest. */
@@ -54,7 +40,7 @@ export function armor(publicRaw: Uint8Array, namespace: string, signature: Uint8
     sshString('sha512'),
     sshString(concat(sshString('ssh-ed25519'), sshString(signature))),
   );
-  const text = base64(blob);
+  const text = toBase64(blob);
   const lines: string[] = [];
   for (let i = 0; i < text.length; i += 70) lines.push(text.slice(i, i + 70));
   return `-----BEGIN SSH SIGNATURE-----\n${lines.join('\n')}\n-----END SSH SIGNATURE-----\n`;

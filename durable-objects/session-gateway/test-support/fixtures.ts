@@ -14,32 +14,12 @@ import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '@airlock/schema/
 import { newId } from '@airlock/schema/ids';
 import type { EgressRoute, RuntimePlan } from '@airlock/schema/plan';
 import { eq } from 'drizzle-orm';
+import '../../../local-dev/stand-ins/provided.ts';
 import { Sealer } from '../../../workers/lib/crypto.ts';
 import { type Database, openDb } from '../../../workers/lib/db.ts';
 import { mintToken } from '../../../workers/lib/tokens.ts';
 import type { SessionGateway } from '../index.ts';
 import { SandboxPeer } from './sandbox-peer.ts';
-
-/** Loopback stand-ins started by local-dev/stand-ins/global-setup.ts. */
-export interface StandIns {
-  readonly upstreamHttp: string;
-  readonly upstreamHttps: string;
-  readonly oauth2: string;
-  readonly github: {
-    readonly url: string;
-    readonly appId: string;
-    readonly installationId: string;
-    readonly privateKeyPem: string;
-    readonly impostorPem: string;
-    readonly state: string;
-  };
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    standIns: StandIns;
-  }
-}
 
 // Test fixtures for gateway suites: real rows in the shared Postgres (fresh
 // ids per test), sealed connection credentials, real bootstrap tokens, a plan

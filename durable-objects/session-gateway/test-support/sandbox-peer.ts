@@ -9,6 +9,7 @@ import {
   MAX_PAYLOAD,
   type StreamKindName,
 } from '@airlock/schema/tunnel';
+import { Waiter } from './waiter.ts';
 
 // A scripted sandbox for tests: the sandboxd side of the tunnel protocol,
 // written against the same codec, talking to the real edge route and gateway.
@@ -71,7 +72,7 @@ export class SandboxPeer {
   closeFrame: { code: number; message: string } | null = null;
   readonly streams = new Map<number, PeerStream>();
   #nextId = 1;
-  #changed: Array<() => void> = [];
+  readonly #waiter = new Waiter();
   /** Answers `exec` streams; defaults to echoing the command line. */
   onExec: (meta: JsonObject, stdin: string) => { stdout: string; stderr?: string; code: number } = (
     meta,
@@ -106,7 +107,7 @@ export class SandboxPeer {
     ws.addEventListener('message', (event) => this.#onMessage(new Uint8Array(event.data as ArrayBuffer)));
     ws.addEventListener('close', () => {
       if (this.ws === ws) this.ws = null;
-      this.#notify();
+      this.#waiter.notify();
     });
     const resumable = [...this.streams.values()].filter(
       (s) => (s.kind === 'pty' || s.kind === 'exec') && s.reset === null,
@@ -150,24 +151,8 @@ export class SandboxPeer {
     this.ws = null;
   }
 
-  #notify(): void {
-    const waiters = this.#changed;
-    this.#changed = [];
-    for (const wake of waiters) wake();
-  }
-
-  async until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.#changed.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+    return this.#waiter.until(what, check, timeoutMs);
   }
 
   #stream(id: number, kind: StreamKindName, meta: JsonObject): PeerStream {
@@ -246,7 +231,7 @@ export class SandboxPeer {
       default:
         break;
     }
-    this.#notify();
+    this.#waiter.notify();
   }
 
   /** DATA within credit, waiting for WINDOW frames as needed. */

@@ -1,5 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import type { ServerMessage } from '@airlock/schema/pty';
+import { Waiter } from './waiter.ts';
 
 // A terminal viewer for tests, speaking schema/pty/PROTOCOL.md through the
 // real edge route: JSON control messages, binary output, acknowledgements.
@@ -10,7 +11,7 @@ export class Viewer {
   output = new Uint8Array(0);
   received = 0;
   closed: { code: number; reason: string } | null = null;
-  #waiters: Array<() => void> = [];
+  readonly #waiter = new Waiter();
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -25,11 +26,11 @@ export class Viewer {
         this.output = joined;
         this.received += bytes.length;
       }
-      this.#notify();
+      this.#waiter.notify();
     });
     ws.addEventListener('close', (event) => {
       this.closed = { code: event.code, reason: event.reason };
-      this.#notify();
+      this.#waiter.notify();
     });
   }
 
@@ -76,24 +77,8 @@ export class Viewer {
     this.send({ type: 'ack', bytes: this.received });
   }
 
-  #notify(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  async until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`viewer timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+    return this.#waiter.until(what, check, timeoutMs);
   }
 
   close(): void {
