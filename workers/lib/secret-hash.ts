@@ -2,6 +2,14 @@
 // cookies, API tokens, OTP codes, runner token ids. HMAC-SHA256 with the
 // auth pepper, so a leaked table alone cannot be brute-forced offline.
 
+/** Hash spaces, one per kind of secret. */
+export const HASH_PURPOSE = {
+  session: 'login-session',
+  apiToken: 'api-token',
+  otp: 'otp',
+  runner: 'runner-jti',
+} as const;
+
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
@@ -55,3 +63,6 @@ export function randomDigits(length: number): string {
   }
   return out;
 }
+
+/** What `runners.token_hash` holds for a runner token: the HMAC of its `jti` (compare on connect). */
+export const runnerTokenHash = (pepper: string, jti: string) => hashSecret(pepper, HASH_PURPOSE.runner, jti);

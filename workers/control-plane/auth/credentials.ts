@@ -3,7 +3,7 @@ import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { ProblemError } from '../../lib/problem.ts';
-import { hashSecret } from '../../lib/secret-hash.ts';
+import { HASH_PURPOSE, hashSecret } from '../../lib/secret-hash.ts';
 import type { ApiEnv, Principal } from '../env.ts';
 
 // Who is calling: an API token (`Authorization: Bearer alk_…`) or the login
@@ -11,12 +11,6 @@ import type { ApiEnv, Principal } from '../env.ts';
 // neither is ever stored or logged as is.
 
 export const API_TOKEN_PREFIX = 'alk_';
-export const HASH_PURPOSE = {
-  session: 'login-session',
-  apiToken: 'api-token',
-  otp: 'otp',
-  runner: 'runner-jti',
-} as const;
 
 const TOUCH_SESSION_MS = 5 * 60 * 1000;
 const TOUCH_TOKEN_MS = 60 * 1000;

@@ -5,8 +5,13 @@ import type { RequestScope } from '../../lib/context.ts';
 import { createMailer, MailError } from '../../lib/mail.ts';
 import { ProblemError } from '../../lib/problem.ts';
 import { clientIp, enforceRateLimit } from '../../lib/rate-limit.ts';
-import { constantTimeEqual, hashSecret, randomDigits, randomSecret } from '../../lib/secret-hash.ts';
-import { HASH_PURPOSE } from './credentials.ts';
+import {
+  constantTimeEqual,
+  HASH_PURPOSE,
+  hashSecret,
+  randomDigits,
+  randomSecret,
+} from '../../lib/secret-hash.ts';
 
 // Email one-time-code login. A code is stored only as an HMAC bound to its
 // challenge id; each challenge allows `auth.otp.allowed_attempts` checks

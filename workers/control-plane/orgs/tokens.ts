@@ -4,9 +4,9 @@ import { newId } from '@airlock/schema/ids';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { ProblemError } from '../../lib/problem.ts';
-import { hashSecret, randomSecret } from '../../lib/secret-hash.ts';
+import { HASH_PURPOSE, hashSecret, randomSecret } from '../../lib/secret-hash.ts';
 import { recordAudit } from '../audit/record.ts';
-import { API_TOKEN_PREFIX, HASH_PURPOSE } from '../auth/credentials.ts';
+import { API_TOKEN_PREFIX } from '../auth/credentials.ts';
 import { iso } from '../env.ts';
 import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 

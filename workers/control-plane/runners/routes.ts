@@ -5,17 +5,16 @@ import { newId } from '@airlock/schema/ids';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../../lib/db.ts';
 import { ProblemError } from '../../lib/problem.ts';
-import { hashSecret } from '../../lib/secret-hash.ts';
+import { runnerTokenHash } from '../../lib/secret-hash.ts';
 import { mintToken } from '../../lib/tokens.ts';
 import { recordAudit } from '../audit/record.ts';
-import { HASH_PURPOSE } from '../auth/credentials.ts';
 import { guarded } from '../db-errors.ts';
 import { iso } from '../env.ts';
 import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 
 // Runner registration: a runners row plus a runner token (jose, purpose
 // `runner`, sub = runner id) shown once. The row keeps only an HMAC of the
-// token's jti (`hashSecret(pepper, 'runner-jti', jti)`), which the edge
+// token's jti (`runnerTokenHash` in lib/secret-hash.ts), which the edge
 // compares on connect; re-keying or revoking replaces or clears it.
 
 const tags = ['runners'];
@@ -53,8 +52,6 @@ async function findRunner(db: Database, orgId: string, id: string): Promise<Runn
   if (row === undefined) throw new ProblemError('not_found', `No runner ${id} in this org.`);
   return row;
 }
-
-export const runnerTokenHash = (pepper: string, jti: string) => hashSecret(pepper, HASH_PURPOSE.runner, jti);
 
 /** A fresh runner token and the hash its row keeps. */
 async function issueRunnerToken(config: Config, runnerId: string, orgId: string, now: Date) {

@@ -2,10 +2,10 @@ import { runners, triggers } from '@airlock/schema/db';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sealer } from '../../lib/crypto.ts';
+import { runnerTokenHash } from '../../lib/secret-hash.ts';
 import { verifyToken } from '../../lib/tokens.ts';
 import { Harness } from '../testing/harness.ts';
 import { createWorld, type World } from '../testing/world.ts';
-import { runnerTokenHash } from './routes.ts';
 
 // Runner tokens and webhook signing secrets are shown once, stored as a hash
 // or sealed, and never appear again in any response or log line.

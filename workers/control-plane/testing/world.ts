@@ -16,8 +16,8 @@ import {
 } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { Sealer } from '../../lib/crypto.ts';
-import { hashSecret, randomSecret } from '../../lib/secret-hash.ts';
-import { API_TOKEN_PREFIX, HASH_PURPOSE } from '../auth/credentials.ts';
+import { HASH_PURPOSE, hashSecret, randomSecret } from '../../lib/secret-hash.ts';
+import { API_TOKEN_PREFIX } from '../auth/credentials.ts';
 import type { Harness } from './harness.ts';
 
 // A complete org written straight into Postgres: three members (one per
