@@ -33,6 +33,6 @@ if have docker && docker info >/dev/null 2>&1; then ok docker "engine $(docker i
 elif have dockerd; then bad docker "engine installed but not running" "./dev start starts it as root, or: dockerd &"
 else bad docker "no engine" "apt-get install docker.io (./dev start does it as root)"; fi
 if have chromium; then ok chromium "$(chromium --version 2>/dev/null | head -1)"; else opt chromium "needed by browser tests" "apt-get install chromium (./dev test does it as root)"; fi
-if have debootstrap; then ok debootstrap "for the sandbox base image"; else opt debootstrap "needed to build the sandbox base image" "apt-get install debootstrap (./dev test does it as root)"; fi
+if have debootstrap; then ok debootstrap "for the sandbox base image"; else opt debootstrap "needed to build the sandbox base image" "apt-get install debootstrap (./dev start and ./dev test do it as root)"; fi
 if [ "$missing" -eq 0 ]; then echo "all required parts present"; else echo "$missing required part(s) missing"; fi
 exit $(( missing > 0 ? 1 : 0 ))

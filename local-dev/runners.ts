@@ -1,6 +1,6 @@
 import type { Config } from '@airlock/config';
 import { newId } from '@airlock/schema/ids';
-import type pg from 'pg';
+import pg from 'pg';
 import { issueRunnerToken } from '../workers/runners/credentials.ts';
 
 // A runner row and its token, made directly in Postgres: for `./dev start`'s
@@ -9,9 +9,13 @@ import { issueRunnerToken } from '../workers/runners/credentials.ts';
 // stops working.
 
 async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  return withClient(databaseUrl, async (client) => {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
     return await work(client);
-  });
+  } finally {
+    await client.end();
+  }
 }
 
 export interface RegisteredRunner {

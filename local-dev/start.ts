@@ -187,8 +187,6 @@ export async function start(): Promise<void> {
         say(`runner  │ not started: ${error instanceof Error ? error.message : error}`),
       );
     }
-    // Run until Ctrl-C: `shutdown` ends the process (the CLI exits as soon as a command returns).
-    await new Promise<never>(() => {});
   } catch (error) {
     say(`dev: ${error instanceof Error ? error.message : String(error)}`);
     await shutdown(1);

@@ -91,6 +91,7 @@ interface VitestJson {
   numPendingTests: number;
   numTodoTests: number;
   numFailedTestSuites: number;
+  success: boolean;
 }
 
 async function vitest(extraArgs: readonly string[]): Promise<SuiteResult> {
@@ -113,8 +114,12 @@ async function vitest(extraArgs: readonly string[]): Promise<SuiteResult> {
       );
       if (!existsSync(report)) return { passed: 0, failed: 1, skipped: 0 };
       const json = JSON.parse(readFileSync(report, 'utf8')) as VitestJson;
-      // A file that fails to load has no failed test, but its suite failed: count it.
-      const broken = code !== 0 && json.numFailedTests === 0 ? Math.max(1, json.numFailedTestSuites) : 0;
+      // A file that fails to load (or whose beforeAll throws) has no failed test, but its suite
+      // failed: count it, whatever vitest's exit status says.
+      const broken =
+        json.numFailedTests === 0 && (code !== 0 || !json.success)
+          ? Math.max(1, json.numFailedTestSuites)
+          : 0;
       return {
         passed: json.numPassedTests,
         failed: json.numFailedTests + broken,

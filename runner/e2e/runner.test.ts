@@ -222,12 +222,21 @@ describe('a runner on real Docker', () => {
       }),
     );
     expect(slow).toMatchObject({ exitCode: 124, timedOut: true });
-    // The hub kept the streamed output for followers.
-    const response = await fetch(
-      `${e2e().workerUrl}/runner/__test/hub/${runner.runnerId}/assignment/${encodeURIComponent(`${sessionId}:exec-1`)}`,
+    // The streamed output stays readable for followers (live build logs).
+    const output = await must(
+      provider<Array<{ seq: number; stream: string; data: string }>>('execOutput', {
+        ref,
+        input: { operationId: 'exec-1' },
+      }),
     );
-    const { output } = (await response.json()) as { output: Array<{ stream: string; data: string }> };
     expect(output.map((o) => `${o.stream}:${o.data}`).join('')).toContain('stderr:oops');
+    const later = await must(
+      provider<unknown[]>('execOutput', {
+        ref,
+        input: { operationId: 'exec-1', afterSeq: output.at(-1)?.seq },
+      }),
+    );
+    expect(later).toEqual([]);
   });
 
   it('snapshots with docker commit, and a new sandbox starts from the snapshot', async () => {

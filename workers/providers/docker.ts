@@ -12,6 +12,7 @@ import {
   type CreateSandboxInput,
   type ExecInput,
   type ExecOutcome,
+  type ExecOutputChunk,
   ProviderError,
   type SandboxProvider,
   type SandboxRef,
@@ -138,6 +139,16 @@ export class DockerRunnerProvider implements SandboxProvider {
       ...(input.timeoutSeconds === undefined ? {} : { timeoutSeconds: input.timeoutSeconds }),
     });
     return result;
+  }
+
+  async execOutput(
+    ref: SandboxRef,
+    input: { operationId: string; afterSeq?: number },
+  ): Promise<ExecOutputChunk[]> {
+    return this.#hub(requireRunner(ref)).output(
+      assignmentId(ref.sandboxId, input.operationId),
+      input.afterSeq ?? -1,
+    );
   }
 
   async status(ref: SandboxRef): Promise<SandboxStatus> {

@@ -70,6 +70,12 @@ export interface ExecOutcome {
   readonly durationMs: number;
 }
 
+export interface ExecOutputChunk {
+  readonly seq: number;
+  readonly stream: 'stdout' | 'stderr';
+  readonly data: string;
+}
+
 export interface SandboxProvider {
   readonly kind: ProviderKind;
   tunnelFor(sessionId: string): TunnelDial;
@@ -87,6 +93,8 @@ export interface SandboxProvider {
     input: { operationId: string; snapshotId: string },
   ): Promise<{ imageRef: string }>;
   exec(ref: SandboxRef, input: ExecInput): Promise<ExecOutcome>;
+  /** Output of an exec so far (also while it runs), after chunk `afterSeq`: for live build logs. */
+  execOutput(ref: SandboxRef, input: { operationId: string; afterSeq?: number }): Promise<ExecOutputChunk[]>;
   status(ref: SandboxRef): Promise<SandboxStatus>;
 }
 

@@ -33,6 +33,8 @@ async function call(provider: DockerRunnerProvider, op: string, ref: SandboxRef 
       return provider.exec(ref, input);
     case 'status':
       return provider.status(ref);
+    case 'execOutput':
+      return provider.execOutput(ref, input);
     default:
       throw new ProviderError('invalid', `no provider operation ${op}`);
   }
@@ -61,13 +63,12 @@ harness.get('/runner/__test/hub/:runnerId', async (c) => {
   return c.json(await hub.status());
 });
 
-harness.get('/runner/__test/hub/:runnerId/assignment/:id', async (c) => {
-  const hub = c.env.RUNNER_HUB.get(c.env.RUNNER_HUB.idFromName(c.req.param('runnerId')));
-  return c.json({
-    assignment: await hub.assignment(c.req.param('id')),
-    output: await hub.output(c.req.param('id')),
-  });
-});
+/** Tunnel upgrades that reached this Worker, by session (one isolate under `wrangler dev`). */
+const tunnelUpgrades = new Map<string, Array<Record<string, string | null>>>();
+
+harness.get('/runner/__test/tunnel-upgrades/:sessionId', (c) =>
+  c.json(tunnelUpgrades.get(c.req.param('sessionId')) ?? []),
+);
 
 harness.get('/tunnel/:sessionId', (c) => {
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return c.text('upgrade to a WebSocket', 426);
@@ -78,8 +79,11 @@ harness.get('/tunnel/:sessionId', (c) => {
     host: c.req.header('host') ?? null,
     authorization: c.req.header('authorization') ?? null,
   };
+  const sessionId = c.req.param('sessionId');
+  tunnelUpgrades.set(sessionId, [...(tunnelUpgrades.get(sessionId) ?? []), seen].slice(-20));
+  // Text is echoed with what the request carried; binary (a real sandboxd's frames) is ignored.
   server.addEventListener('message', (event) => {
-    server.send(JSON.stringify({ ...seen, echo: typeof event.data === 'string' ? event.data : '(binary)' }));
+    if (typeof event.data === 'string') server.send(JSON.stringify({ ...seen, echo: event.data }));
   });
   return new Response(null, { status: 101, webSocket: client });
 });
