@@ -1,6 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
 import { sessionEvents, sessions } from '@airlock/schema/db';
 import { DEFAULT_SESSION_SETTINGS, type ExecEvent } from '@airlock/schema/gateway';
+import { CloseCode } from '@airlock/schema/tunnel';
 import { desc, eq } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
 import {
@@ -166,6 +167,18 @@ describe('timers', () => {
       reason: 'sandbox tunnel lost',
       from: 'running',
     });
+  });
+
+  it('hangs up on a tunnel that went silent without closing, starting the grace period', async () => {
+    const { stub, peer } = await startSession(() => [], {
+      settings: { tunnelSilenceSeconds: 1, tunnelGraceSeconds: 600 },
+    });
+    // The peer stays quiet (no PINGs), as a sandbox whose VM vanished would.
+    await new Promise((r) => setTimeout(r, 1_100));
+    await runDurableObjectAlarm(stub);
+    await peer.until('CLOSE TIMEOUT', () => peer.closeFrame !== null);
+    expect(peer.closeFrame?.code).toBe(CloseCode.TIMEOUT);
+    expect((await stub.tunnelState()).state).toBe('disconnected');
   });
 
   it('clears the grace period when the sandbox comes back in time', async () => {

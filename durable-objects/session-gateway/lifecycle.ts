@@ -46,6 +46,10 @@ export class Lifecycle {
     void this.schedule();
   }
 
+  #silenceMs(): number {
+    return (this.#gw.store.settings().tunnelSilenceSeconds ?? 60) * 1000;
+  }
+
   #idleDeadline(): number | null {
     const { store } = this.#gw;
     if (
@@ -68,6 +72,7 @@ export class Lifecycle {
     const { store } = this.#gw;
     const candidates = [this.#auditDue(), this.#idleDeadline(), store.getNumber('stop_retry_at')];
     if (store.tunnelState() === 'disconnected') candidates.push(store.getNumber('grace_deadline'));
+    if (store.tunnelState() === 'connected') candidates.push(this.#gw.now() + this.#silenceMs());
     const due = candidates.filter((t): t is number => t !== null);
     return due.length === 0 ? null : Math.min(...due);
   }
@@ -85,6 +90,7 @@ export class Lifecycle {
     const now = this.#gw.now();
     const auditDue = this.#auditDue();
     if (auditDue !== null && auditDue <= now) await this.#flush(now);
+    if (store.tunnelState() === 'connected') this.#gw.tunnel.closeIfSilent(this.#silenceMs());
     if (store.tunnelState() === 'disconnected' && (store.getNumber('grace_deadline') ?? Infinity) <= now) {
       store.set('tunnel_state', 'lost');
       store.set('grace_deadline', null);

@@ -11,11 +11,20 @@ import type { TunnelHost } from './tunnel.ts';
 
 export function wireTunnel(gw: SessionGateway): TunnelHost {
   const audit = (input: AuditInput) => {
-    const session = gw.store.session();
-    if (session === null) {
-      gw.log.warn('audit event without a session (no plan applied yet)', { action: input.action });
-      return;
-    }
+    // Before a plan arrives the session and org are still known (from the bootstrap token).
+    const sessionId = gw.store.get('session_id');
+    const orgId = gw.store.get('org_id');
+    const session =
+      gw.store.session() ??
+      (sessionId !== null && orgId !== null
+        ? {
+            sessionId,
+            orgId,
+            attribution: { startedBy: null, triggerId: null, triggerDeliveryId: null },
+            settings: gw.store.settings(),
+          }
+        : null);
+    if (session === null) return gw.log.warn('audit event without a session', { action: input.action });
     gw.audit.record(session, input);
     void gw.lifecycle.schedule();
   };

@@ -76,6 +76,8 @@ export class Tunnel implements FrameSink {
   readonly #host: TunnelHost;
   readonly streams = new Map<number, TunnelStream>();
   #restored = false;
+  /** When the sandbox last sent a frame (memory only: after a wake-up, the wake-up counts). */
+  #lastFrameAt: number | null = null;
 
   constructor(ctx: DurableObjectState, host: TunnelHost) {
     this.#ctx = ctx;
@@ -152,6 +154,7 @@ export class Tunnel implements FrameSink {
       return;
     }
     this.restore();
+    this.#lastFrameAt = this.#host.now();
     if (typeof message === 'string') return this.#violation(ws, CloseCode.PROTOCOL_ERROR, 'text message');
     let frame: Frame;
     try {
@@ -174,6 +177,29 @@ export class Tunnel implements FrameSink {
     this.restore();
     this.#dropConnection('the tunnel dropped');
     if (att.welcomed) this.#host.disconnected();
+  }
+
+  /**
+   * sandboxd pings every 15 s (PROTOCOL.md §6); a connection silent for `silenceMs` is dead even if
+   * no close ever arrived (a vanished VM). Hang up on it so the grace period starts.
+   */
+  closeIfSilent(silenceMs: number): boolean {
+    const ws = this.socket();
+    if (ws === null) return false;
+    const now = this.#host.now();
+    this.#lastFrameAt ??= now;
+    if (now - this.#lastFrameAt < silenceMs) return false;
+    this.#host.log.warn('tunnel silent; closing it', { silentMs: now - this.#lastFrameAt });
+    try {
+      ws.send(
+        encodeFrame({ type: 'close', stream: 0, flags: 0, code: CloseCode.TIMEOUT, message: 'no traffic' }),
+      );
+      ws.close(1011, 'no traffic');
+    } catch {
+      // already gone
+    }
+    this.closed(ws);
+    return true;
   }
 
   /** End the session for the sandbox: CLOSE SESSION_ENDED, then hang up. */

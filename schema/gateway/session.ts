@@ -25,6 +25,8 @@ export const SessionSettings = z.strictObject({
     .max(16 * 1024 * 1024),
   idleTimeoutSeconds: z.number().int().positive(),
   tunnelGraceSeconds: z.number().int().positive(),
+  /** A connected tunnel silent this long is closed (sandboxd pings every 15 s). */
+  tunnelSilenceSeconds: z.number().int().positive().default(60),
 });
 
 export const ApplyPlanInput = z.strictObject({
@@ -37,13 +39,14 @@ export const ApplyPlanInput = z.strictObject({
 });
 
 export type Attribution = z.infer<typeof Attribution>;
-export type SessionSettings = z.infer<typeof SessionSettings>;
+export type SessionSettings = z.output<typeof SessionSettings>;
 export type ApplyPlanInput = z.input<typeof ApplyPlanInput>;
 
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   scrollbackBytes: 2 * 1024 * 1024,
   idleTimeoutSeconds: 15 * 60,
   tunnelGraceSeconds: 60,
+  tunnelSilenceSeconds: 60,
 };
 
 export type ApplyPlanResult =
