@@ -78,18 +78,33 @@ export class Tunnel implements FrameSink {
   #restored = false;
   /** When the sandbox last sent a frame (memory only: after a wake-up, the wake-up counts). */
   #lastFrameAt: number | null = null;
+  /** The current connection's socket once welcomed (a cache of `socket()`'s lookup). */
+  #current: WebSocket | null = null;
+  #epochCache: number | null = null;
 
   constructor(ctx: DurableObjectState, host: TunnelHost) {
     this.#ctx = ctx;
     this.#host = host;
   }
 
+  /** Connections are numbered; only the newest one's frames count. */
+  #epoch(): number | null {
+    this.#epochCache ??= this.#host.store.getNumber('epoch');
+    return this.#epochCache;
+  }
+
   /** The current connection's socket, if one is open and past WELCOME. */
   socket(): WebSocket | null {
-    const epoch = this.#host.store.getNumber('epoch');
+    // Every frame sent asks; the lookup through the socket list is only needed after a wake-up.
+    if (this.#current?.readyState === WebSocket.OPEN) return this.#current;
+    this.#current = null;
+    const epoch = this.#epoch();
     for (const ws of this.#ctx.getWebSockets('tunnel')) {
       const att = ws.deserializeAttachment() as TunnelAttachment | null;
-      if (att?.epoch === epoch && att.welcomed && ws.readyState === WebSocket.OPEN) return ws;
+      if (att?.epoch === epoch && att.welcomed && ws.readyState === WebSocket.OPEN) {
+        this.#current = ws;
+        return ws;
+      }
     }
     return null;
   }
@@ -124,9 +139,11 @@ export class Tunnel implements FrameSink {
   /** Accept a connection the edge authenticated; `auth` was checked by the caller. */
   accept(sessionId: string, auth: TunnelAuth): Response {
     this.restore();
+    this.#current = null;
     this.#dropConnection('superseded by a new connection');
-    const epoch = (this.#host.store.getNumber('epoch') ?? 0) + 1;
+    const epoch = (this.#epoch() ?? 0) + 1;
     this.#host.store.set('epoch', epoch);
+    this.#epochCache = epoch;
     for (const old of this.#ctx.getWebSockets('tunnel')) old.close(1000, 'superseded by a new connection');
     if (auth.type === 'bootstrap') {
       this.#host.store.set('bootstrap_jti', auth.jti);
@@ -149,7 +166,7 @@ export class Tunnel implements FrameSink {
 
   async message(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const att = ws.deserializeAttachment() as TunnelAttachment;
-    if (att.epoch !== this.#host.store.getNumber('epoch')) {
+    if (att.epoch !== this.#epoch()) {
       ws.close(1000, 'superseded by a new connection');
       return;
     }
@@ -173,7 +190,8 @@ export class Tunnel implements FrameSink {
 
   closed(ws: WebSocket): void {
     const att = ws.deserializeAttachment() as TunnelAttachment | null;
-    if (att === null || att.epoch !== this.#host.store.getNumber('epoch')) return;
+    if (att === null || att.epoch !== this.#epoch()) return;
+    if (this.#current === ws) this.#current = null;
     this.restore();
     this.#dropConnection('the tunnel dropped');
     if (att.welcomed) this.#host.disconnected();
@@ -252,7 +270,7 @@ export class Tunnel implements FrameSink {
     const token = randomToken('rsm');
     const hash = await sha256Hex(token);
     // A newer connection may have arrived while hashing.
-    if (att.epoch !== this.#host.store.getNumber('epoch')) return;
+    if (att.epoch !== this.#epoch()) return;
     const listed = new Map(hello.streams.map((s) => [s.id, s]));
     const kept: { id: number; received: number }[] = [];
     for (const stream of [...this.streams.values()]) {
@@ -280,6 +298,7 @@ export class Tunnel implements FrameSink {
     }
     att.welcomed = true;
     ws.serializeAttachment(att);
+    this.#current = ws;
     const welcome = {
       version: PROTOCOL_VERSION,
       sessionId: att.sessionId,
