@@ -38,7 +38,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 export async function run(): Promise<BenchResult[]> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const docker = new Docker();
-  const image = (await ensureBaseImage({ progress: (l) => say(`image   │ ${l}`) })).tag;
+  const image = (await ensureBaseImage({ progress: (l) => say(`image   │ ${l}`) })).imageId;
   const work = mkdtempSync(join(tmpdir(), 'airlock-bench-runner-'));
   const stack = await startStack({ publicUrl: 'http://127.0.0.1:8787', env: {} });
   const port = await freePort();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { configFromWorkerEnv } from '@airlock/config';
 import Docker from 'dockerode';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { ROOT } from '../../local-dev/paths.ts';
 import { createOrg, type RegisteredRunner, registerRunner } from '../../local-dev/runners.ts';
 import { ensureBaseImage } from '../images/build.ts';
@@ -18,8 +18,9 @@ import { LABEL } from '../src/docker/labels.ts';
 export const docker = new Docker();
 export const e2e = () => inject('runnerE2E');
 
+/** The base image's id: immutable, so a rebuild from another checkout sharing the engine cannot swap it. */
 export async function baseImage(): Promise<string> {
-  return (await ensureBaseImage({ progress: (line) => process.stdout.write(`image   │ ${line}\n`) })).tag;
+  return (await ensureBaseImage({ progress: (line) => process.stdout.write(`image   │ ${line}\n`) })).imageId;
 }
 
 export async function newRunner(capacity = 4): Promise<RegisteredRunner> {
@@ -176,4 +177,40 @@ export async function dockerExec(
   docker.modem.demuxStream(stream, out, err);
   await new Promise((resolve) => stream.on('end', resolve));
   return { exitCode: (await exec.inspect()).ExitCode ?? -1, stdout, stderr };
+}
+
+export interface RunnerUnderTest {
+  readonly image: string;
+  readonly runner: RegisteredRunner;
+  readonly proc: RunnerProcess;
+}
+
+/** For a whole test file: the base image, a registered runner and its process; cleaned up after. */
+export function useRunner(): RunnerUnderTest {
+  let state: RunnerUnderTest | undefined;
+  beforeAll(async () => {
+    const image = await baseImage();
+    const runner = await newRunner();
+    state = { image, runner, proc: startRunner(runner) };
+  });
+  afterAll(async () => {
+    if (state === undefined) return;
+    await state.proc.kill();
+    await cleanUp(state.runner.runnerId, [state.proc.stateDir]);
+  });
+  const get = (): RunnerUnderTest => {
+    if (state === undefined) throw new Error('useRunner(): used before beforeAll ran');
+    return state;
+  };
+  return {
+    get image() {
+      return get().image;
+    },
+    get runner() {
+      return get().runner;
+    },
+    get proc() {
+      return get().proc;
+    },
+  };
 }

@@ -67,11 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of processes) await p.kill();
-  if (runner)
-    await cleanUp(
-      runner.runnerId,
-      processes.slice(0, 1).map((p) => p.stateDir),
-    );
+  if (runner) await cleanUp(runner.runnerId, [...new Set(processes.map((p) => p.stateDir))]);
 });
 
 describe('runner crash and restart', () => {

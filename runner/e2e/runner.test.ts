@@ -1,23 +1,19 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { newId } from '@airlock/schema/ids';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RegisteredRunner, runnerRow } from '../../local-dev/runners.ts';
+import { describe, expect, it } from 'vitest';
+import { runnerRow } from '../../local-dev/runners.ts';
 import { SANDBOX_CAPABILITIES } from '../src/docker/sandboxes.ts';
 import {
-  baseImage,
-  cleanUp,
   containersOf,
   docker,
   dockerExec,
   e2e,
   hubStatus,
   must,
-  newRunner,
   provider,
   type Ref,
-  type RunnerProcess,
-  startRunner,
+  useRunner,
   waitUntil,
 } from './fixture.ts';
 
@@ -53,37 +49,24 @@ req.end();
 setTimeout(() => out({ error: 'timeout' }), 10000);
 `;
 
-let image: string;
-let runner: RegisteredRunner;
-let proc: RunnerProcess;
+const t = useRunner();
 const sessionId = newId('session');
 let ref: Ref;
-
-beforeAll(async () => {
-  image = await baseImage();
-  runner = await newRunner();
-  proc = startRunner(runner);
-});
-
-afterAll(async () => {
-  await proc?.kill();
-  if (runner) await cleanUp(runner.runnerId, proc ? [proc.stateDir] : []);
-});
 
 describe('a runner on real Docker', () => {
   it('registers with its token, says hello, heartbeats, and shows online in Postgres', async () => {
     const online = await waitUntil('the hub to see the runner', async () => {
-      const s = await hubStatus(runner.runnerId);
+      const s = await hubStatus(t.runner.runnerId);
       return s.status === 'online' && s.connected === 1 ? s : undefined;
     });
     expect(online.version).toBe('0.1.0');
     // Heartbeats (every second in this stack) keep arriving.
     await waitUntil(
       'two more heartbeats',
-      async () => (await hubStatus(runner.runnerId)).messages >= online.messages + 2,
+      async () => (await hubStatus(t.runner.runnerId)).messages >= online.messages + 2,
     );
     const row = await waitUntil('the runner row to go online', async () => {
-      const r = await runnerRow(e2e().databaseUrl, runner.runnerId);
+      const r = await runnerRow(e2e().databaseUrl, t.runner.runnerId);
       return r?.status === 'online' ? r : undefined;
     });
     expect(row.version).toBe('0.1.0');
@@ -95,9 +78,9 @@ describe('a runner on real Docker', () => {
       provider<Ref>('create', {
         input: {
           operationId: 'create',
-          orgId: runner.orgId,
+          orgId: t.runner.orgId,
           sandboxId: sessionId,
-          image,
+          image: t.image,
           resources: { cpus: 0.5, memoryMb: 256, pids: 200 },
           env: { OPENAI_API_KEY: 'airlock-brokered' },
           tunnelSessionId: sessionId,
@@ -106,7 +89,7 @@ describe('a runner on real Docker', () => {
         },
       }),
     );
-    expect(ref).toMatchObject({ provider: 'docker', sandboxId: sessionId, runnerId: runner.runnerId });
+    expect(ref).toMatchObject({ provider: 'docker', sandboxId: sessionId, runnerId: t.runner.runnerId });
     const info = await docker.getContainer(ref.externalId ?? '').inspect();
     expect(info.HostConfig).toMatchObject({
       NetworkMode: 'none',
@@ -122,17 +105,17 @@ describe('a runner on real Docker', () => {
     expect(info.Mounts).toEqual([
       expect.objectContaining({
         Type: 'bind',
-        Source: join(proc.stateDir, 'sandboxes', sessionId),
+        Source: join(t.proc.stateDir, 'sandboxes', sessionId),
         Destination: '/run/airlock/gateway',
         RW: false,
       }),
     ]);
     expect(info.Config.Labels).toMatchObject({
-      'airlock.runner': runner.runnerId,
+      'airlock.runner': t.runner.runnerId,
       'airlock.sandbox': sessionId,
       'airlock.tunnel': sessionId,
       'airlock.assignment': `${sessionId}:create`,
-      'airlock.org': runner.orgId,
+      'airlock.org': t.runner.orgId,
     });
     expect(info.Config.Env).toContain('OPENAI_API_KEY=airlock-brokered');
     expect(await must(provider('status', { ref }))).toMatchObject({ state: 'created' });
@@ -254,7 +237,7 @@ describe('a runner on real Docker', () => {
     expect(imageInfo.Config.Cmd ?? []).toEqual([]);
     expect(imageInfo.Config.Labels).toMatchObject({
       'airlock.snapshot': snapshotId,
-      'airlock.runner': runner.runnerId,
+      'airlock.runner': t.runner.runnerId,
     });
 
     const child = newId('session');
@@ -262,7 +245,7 @@ describe('a runner on real Docker', () => {
       provider<Ref>('create', {
         input: {
           operationId: 'create',
-          orgId: runner.orgId,
+          orgId: t.runner.orgId,
           sandboxId: child,
           image: snap.imageRef,
           resources: { cpus: 0.5, memoryMb: 256, pids: 100 },
@@ -291,8 +274,8 @@ describe('a runner on real Docker', () => {
     expect(await must(provider('status', { ref }))).toMatchObject({ state: 'exited' });
     await must(provider('destroy', { ref, input: { operationId: 'destroy' } }));
     await must(provider('destroy', { ref, input: { operationId: 'destroy-again' } }));
-    expect(await containersOf(runner.runnerId)).toEqual([]);
-    expect(existsSync(join(proc.stateDir, 'sandboxes', sessionId))).toBe(false);
+    expect(await containersOf(t.runner.runnerId)).toEqual([]);
+    expect(existsSync(join(t.proc.stateDir, 'sandboxes', sessionId))).toBe(false);
     expect(await must(provider('status', { ref }))).toMatchObject({ state: 'destroyed' });
   });
 });

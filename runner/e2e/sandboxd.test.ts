@@ -1,19 +1,14 @@
 import { newId } from '@airlock/schema/ids';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RegisteredRunner } from '../../local-dev/runners.ts';
+import { describe, expect, it } from 'vitest';
 import {
-  baseImage,
-  cleanUp,
   docker,
   dockerExec,
   e2e,
   hubStatus,
   must,
-  newRunner,
   provider,
   type Ref,
-  type RunnerProcess,
-  startRunner,
+  useRunner,
   waitUntil,
 } from './fixture.ts';
 
@@ -23,32 +18,22 @@ import {
 // (The gateway itself is the session gateway's business; the harness only
 // records the upgrade.)
 
-let runner: RegisteredRunner;
-let proc: RunnerProcess;
-let image: string;
-
-beforeAll(async () => {
-  image = await baseImage();
-  runner = await newRunner();
-  proc = startRunner(runner);
-  await waitUntil('the runner to be online', async () => (await hubStatus(runner.runnerId)).connected === 1);
-});
-
-afterAll(async () => {
-  await proc?.kill();
-  if (runner) await cleanUp(runner.runnerId, proc ? [proc.stateDir] : []);
-});
+const t = useRunner();
 
 describe('sandboxd in a Docker sandbox', () => {
   it('starts from its stdin startup input and dials the Worker’s tunnel through the relay', async () => {
+    await waitUntil(
+      'the runner to be online',
+      async () => (await hubStatus(t.runner.runnerId)).connected === 1,
+    );
     const sessionId = newId('session');
     const ref = await must(
       provider<Ref>('create', {
         input: {
           operationId: 'create',
-          orgId: runner.orgId,
+          orgId: t.runner.orgId,
           sandboxId: sessionId,
-          image,
+          image: t.image,
           resources: { cpus: 0.5, memoryMb: 256, pids: 256 },
           tunnelSessionId: sessionId,
         },

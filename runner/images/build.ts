@@ -225,6 +225,12 @@ export async function ensureBaseImage(options: BaseImageOptions = {}): Promise<B
       }
       const built = await labelOf(docker, tag);
       if (built?.hash !== hash) throw new Error(`docker build did not label ${tag} with ${hash}`);
+      // The image this one replaces, unless containers or snapshots still use it.
+      if (again !== null && again.id !== built.id)
+        await docker
+          .getImage(again.id)
+          .remove()
+          .catch(() => {});
       progress(`built ${tag}`);
       return { tag, hash, imageId: built.id, built: true, rootfsBuilt: rootfs.built };
     },

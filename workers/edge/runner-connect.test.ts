@@ -3,6 +3,8 @@ import { runners } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness } from '../control-plane/testing/harness.ts';
+import { createWorld, type World } from '../control-plane/testing/world.ts';
 import type { DbHandle } from '../lib/db.ts';
 import { mintToken } from '../lib/tokens.ts';
 import { config, database, seedOrg, seedRunner } from '../runners/test-fixtures.ts';
@@ -111,5 +113,55 @@ describe('GET /runner/connect', () => {
   it('answers 426 to plain HTTP', async () => {
     const { token } = await seedRunner(handle.db, orgId);
     expect((await connect(token, false)).status).toBe(426);
+  });
+});
+
+describe('GET /runner/connect with runners registered through the API', () => {
+  const h = new Harness();
+  let w: World;
+  beforeAll(async () => {
+    w = await createWorld(h);
+  });
+  afterAll(() => h.close());
+
+  it('accepts the token the API showed, refuses it once re-keyed, and refuses everything once revoked', async () => {
+    const cookie = w.people.admin.cookie;
+    const created = await h.call<{ runner: { id: string }; token: string }>(
+      'POST',
+      `/orgs/${w.orgId}/runners`,
+      {
+        cookie,
+        body: { name: 'edge-check' },
+      },
+    );
+    expect(created.status, created.text).toBe(201);
+    const first = await connect(created.json.token);
+    expect(first.status).toBe(101);
+    first.webSocket?.accept();
+    first.webSocket?.close(1000, 'done');
+
+    const rekeyed = await h.call<{ token: string }>(
+      'POST',
+      `/orgs/${w.orgId}/runners/${created.json.runner.id}/token`,
+      {
+        cookie,
+      },
+    );
+    expect(rekeyed.status, rekeyed.text).toBeLessThan(300);
+    expect(await refusal(await connect(created.json.token))).toMatchObject({
+      status: 403,
+      detail: /replaced/,
+    });
+    const second = await connect(rekeyed.json.token);
+    expect(second.status).toBe(101);
+    second.webSocket?.accept();
+    second.webSocket?.close(1000, 'done');
+
+    const revoked = await h.call('DELETE', `/orgs/${w.orgId}/runners/${created.json.runner.id}`, { cookie });
+    expect(revoked.status, revoked.text).toBeLessThan(300);
+    expect(await refusal(await connect(rekeyed.json.token))).toMatchObject({
+      status: 403,
+      detail: /revoked/,
+    });
   });
 });

@@ -2,13 +2,14 @@ import { runners } from '@airlock/schema/db';
 import { eq } from 'drizzle-orm';
 import type { AppContext } from '../lib/context.ts';
 import { ProblemError } from '../lib/problem.ts';
+import { constantTimeEqual, runnerTokenHash } from '../lib/secret-hash.ts';
 import { TokenError, verifyToken } from '../lib/tokens.ts';
-import { runnerTokenHash } from '../runners/credentials.ts';
 
 // GET /runner/connect: a runner's WebSocket to its RunnerHub. Everything about
 // the token is checked here, before the Durable Object is touched: signature,
 // expiry, purpose and audience (401/403), then the runner's row — registered
-// in the token's org, not revoked, and this token's id still the current one.
+// in the token's org, not revoked, and the HMAC of this token's id still the
+// one the row keeps (re-keying replaces it, revoking clears it).
 
 const UNAUTHENTICATED: ReadonlySet<TokenError['code']> = new Set([
   'malformed',
@@ -37,7 +38,7 @@ export async function runnerConnect(c: AppContext): Promise<Response> {
   const token = bearer(c.req.header('authorization'));
   let claims: Awaited<ReturnType<typeof verifyToken<'runner'>>>;
   try {
-    claims = await verifyToken(config, 'runner', token);
+    claims = await verifyToken(config, 'runner', token, { now: Math.floor(scope.now().getTime() / 1000) });
   } catch (error) {
     if (!(error instanceof TokenError)) throw error;
     if (UNAUTHENTICATED.has(error.code))
@@ -55,7 +56,7 @@ export async function runnerConnect(c: AppContext): Promise<Response> {
     throw new ProblemError('forbidden', 'This runner is not registered.');
   if (row.revokedAt !== null || row.tokenHash === null)
     throw new ProblemError('forbidden', 'This runner has been revoked.');
-  if (row.tokenHash !== (await runnerTokenHash(claims.jti)))
+  if (!constantTimeEqual(row.tokenHash, await runnerTokenHash(config.auth.pepper, claims.jti)))
     throw new ProblemError('forbidden', 'This runner token has been replaced by a newer one.');
 
   const headers = new Headers(c.req.raw.headers);
