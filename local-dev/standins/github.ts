@@ -31,6 +31,8 @@ export interface GithubStandIn {
     method: string;
     path: string;
     credential: 'app_jwt' | 'installation_token' | 'pat' | 'none' | 'rejected';
+    /** For minted tokens: the repositories the token was scoped to, if any. */
+    repositories?: readonly string[];
   }>;
   close(): Promise<void>;
 }
@@ -171,7 +173,8 @@ export async function startGithubStandIn(input: GithubStandInInput): Promise<Git
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const method = req.method ?? 'GET';
     const auth = req.headers.authorization ?? '';
-    const mint = /^\/app\/installations\/([^/]+)\/access_tokens$/.exec(path);
+    // GitHub Enterprise Server serves the same endpoint under /api/v3.
+    const mint = /^(?:\/api\/v3)?\/app\/installations\/([^/]+)\/access_tokens$/.exec(path);
     if (mint) {
       const app = input.app;
       const jwt = /^Bearer (.+)$/i.exec(auth)?.[1];
@@ -195,6 +198,10 @@ export async function startGithubStandIn(input: GithubStandInInput): Promise<Git
         if (Array.isArray(parsed.repositories)) repositories = parsed.repositories.map(String);
       } catch {
         return githubError(res, 400, 'Problems parsing JSON');
+      }
+      if (repositories) {
+        const last = requests.at(-1);
+        if (last) last.repositories = repositories;
       }
       const token = `ghs_${randomBytes(18).toString('base64url')}`;
       const expiresAt = Date.now() + ttl;

@@ -105,7 +105,7 @@ const TYPE_BY_CODE = new Map<number, FrameTypeName>(
 const KIND_BY_CODE = new Map<number, StreamKindName>(
   Object.entries(StreamKind).map(([name, code]) => [code, name as StreamKindName]),
 );
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const utf8Encoder = new TextEncoder();
 
 function fail(code: DecodeErrorCode, message: string): never {

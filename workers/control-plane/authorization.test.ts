@@ -68,6 +68,7 @@ const BODIES: Record<string, (w: World) => unknown> = {
     setupScript: 'echo hi',
   }),
   [key('post', '/orgs/{orgId}/sessions')]: (w) => ({ profileId: w.profileId }),
+  [key('post', '/orgs/{orgId}/sessions/{sessionId}/pty-token')]: () => ({ mode: 'ro' }),
   [key('post', '/orgs/{orgId}/runners')]: () => ({ name: `runner-${unique()}` }),
   [key('post', '/orgs/{orgId}/triggers')]: (w) => ({
     kind: 'schedule',

@@ -6,6 +6,7 @@ import { orgRoutes } from './orgs/routes.ts';
 import { profileRoutes } from './profiles/routes.ts';
 import type { ApiRoute } from './route.ts';
 import { runnerRoutes } from './runners/routes.ts';
+import { ptyTokenRoutes } from './sessions/pty-token.ts';
 import { sessionRoutes } from './sessions/routes.ts';
 import { snapshotRoutes } from './snapshots/routes.ts';
 import { triggerRoutes } from './triggers/routes.ts';
@@ -22,6 +23,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...profileRoutes,
   ...snapshotRoutes,
   ...sessionRoutes,
+  ...ptyTokenRoutes,
   ...runnerRoutes,
   ...triggerRoutes,
   ...auditRoutes,

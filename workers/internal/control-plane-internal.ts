@@ -1,11 +1,13 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { runners, sessionEvents, sessions, snapshots } from '@airlock/schema/db';
+import type { ControlPlaneInternalRpc, GatewayAuditEvent, SessionStopReason } from '@airlock/schema/gateway';
 import { type RunnerEventSink, RunnerPresence, SandboxGone } from '@airlock/schema/runner';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { loadConfig } from '../lib/context.ts';
 import { openDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { createLogger } from '../lib/log.ts';
+import { insertAuditBatch, markSessionStopping } from './gateway-events.ts';
 
 // The Worker's internal RPC surface for Durable Objects (ADR 0001, 0030): a
 // DO never opens Postgres itself; it calls these methods through the CONTROL
@@ -19,7 +21,10 @@ const GONE_REASON: Record<SandboxGone['reason'], (exitCode: number | null) => st
   runner_lost: () => 'The runner stopped responding; its sandboxes were written off.',
 };
 
-export class ControlPlaneInternal extends WorkerEntrypoint<Env> implements RunnerEventSink {
+export class ControlPlaneInternal
+  extends WorkerEntrypoint<Env>
+  implements RunnerEventSink, ControlPlaneInternalRpc
+{
   /** The runner's presence, as its hub saw it. A revoked runner stays revoked. */
   async runnerPresence(input: RunnerPresence): Promise<void> {
     const report = RunnerPresence.parse(input);
@@ -97,10 +102,28 @@ export class ControlPlaneInternal extends WorkerEntrypoint<Env> implements Runne
     });
   }
 
-  async #withDb(work: (db: ReturnType<typeof openDb>['db']) => Promise<void>): Promise<void> {
+  /** A SessionGateway's batch of audit events (ADR 0040). */
+  async recordAudit(events: readonly GatewayAuditEvent[]): Promise<{ inserted: number }> {
+    return { inserted: await this.#withDb((db) => insertAuditBatch(db, events)) };
+  }
+
+  /** A SessionGateway asks for its session to stop: idle, or the tunnel did not come back. */
+  async requestSessionStop(input: {
+    sessionId: string;
+    reason: SessionStopReason;
+  }): Promise<{ accepted: boolean }> {
+    const accepted = await this.#withDb((db) => markSessionStopping(db, input));
+    createLogger({ sessionId: input.sessionId }).info('session stop requested', {
+      reason: input.reason,
+      accepted,
+    });
+    return { accepted };
+  }
+
+  async #withDb<T>(work: (db: ReturnType<typeof openDb>['db']) => Promise<T>): Promise<T> {
     const handle = openDb(loadConfig(this.env));
     try {
-      await work(handle.db);
+      return await work(handle.db);
     } finally {
       this.ctx.waitUntil(handle.end().catch(() => {}));
     }

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { Timestamp } from './common.ts';
+
+// Terminal access: a short-lived, single-use token for `/pty/{sessionId}`
+// (WebSocket; schema/pty/PROTOCOL.md). Read-write for the human who started the
+// session and for org owners and admins; read-only for the other members.
+
+export const TerminalName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a short lowercase name');
+
+export const CreatePtyToken = z
+  .strictObject({
+    /** Ask for less than you may have (watch without typing); default: the most you may have. */
+    mode: z.enum(['rw', 'ro']).optional(),
+    terminal: TerminalName.default('agent'),
+  })
+  .meta({ id: 'CreatePtyToken' });
+
+export const PtyToken = z
+  .object({
+    token: z.string(),
+    mode: z.enum(['rw', 'ro']),
+    expiresAt: Timestamp,
+    /** WebSocket URL to open within the token's lifetime (the token is in it). */
+    url: z.string(),
+  })
+  .meta({ id: 'PtyToken' });
+
+export type CreatePtyToken = z.infer<typeof CreatePtyToken>;
+export type PtyToken = z.infer<typeof PtyToken>;

@@ -1,0 +1,66 @@
+import { auditEvents, sessionEvents, sessions } from '@airlock/schema/db';
+import type { GatewayAuditEvent, SessionStopReason } from '@airlock/schema/gateway';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Database } from '../lib/db.ts';
+
+// What SessionGateway objects write to Postgres through ControlPlaneInternal:
+// audit batches (ids fixed by the gateway, so a retried batch inserts nothing
+// twice) and stop requests (idle, tunnel lost) that move a live session to
+// `stopping` for the lifecycle to finish.
+
+/** Statuses a stop request moves to `stopping` (later ones are already on their way out). */
+const STOPPABLE = ['pending', 'provisioning', 'starting', 'running'] as const;
+
+export async function insertAuditBatch(db: Database, events: readonly GatewayAuditEvent[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const rows = await db
+    .insert(auditEvents)
+    .values(
+      events.map((e) => ({
+        id: e.id,
+        orgId: e.orgId,
+        at: new Date(e.at),
+        kind: 'egress' as const,
+        action: e.action,
+        actorUserId: e.actorUserId,
+        sessionId: e.sessionId,
+        triggerId: e.triggerId,
+        connectionId: e.connectionId,
+        routeId: e.routeId,
+        decision: e.decision,
+        method: e.method,
+        host: e.host,
+        path: e.path,
+        status: e.status,
+        bytesIn: e.bytesIn,
+        bytesOut: e.bytesOut,
+        durationMs: Math.round(e.durationMs),
+        detail: { ...e.detail },
+      })),
+    )
+    .onConflictDoNothing({ target: auditEvents.id })
+    .returning({ id: auditEvents.id });
+  return rows.length;
+}
+
+export async function markSessionStopping(
+  db: Database,
+  input: { sessionId: string; reason: SessionStopReason },
+): Promise<boolean> {
+  const reason = input.reason === 'idle' ? 'idle timeout' : 'sandbox tunnel lost';
+  return db.transaction(async (tx) => {
+    const current = (
+      await tx
+        .select({ status: sessions.status })
+        .from(sessions)
+        .where(and(eq(sessions.id, input.sessionId), inArray(sessions.status, [...STOPPABLE])))
+        .for('update')
+    )[0];
+    if (current === undefined) return false;
+    await tx.update(sessions).set({ status: 'stopping' }).where(eq(sessions.id, input.sessionId));
+    await tx
+      .insert(sessionEvents)
+      .values({ sessionId: input.sessionId, fromStatus: current.status, toStatus: 'stopping', reason });
+    return true;
+  });
+}
