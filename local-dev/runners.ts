@@ -130,3 +130,13 @@ export async function sessionRow(
     return row === undefined ? undefined : { status: row.status, failureReason: row.failure_reason };
   });
 }
+
+/** The runner's row as the provider sees it when it picks a runner for new work. */
+export async function runnerStatus(databaseUrl: string, runnerId: string): Promise<string | undefined> {
+  return withClient(databaseUrl, async (client) => {
+    const row = await client.query<{ status: string }>('select status from runners where id = $1', [
+      runnerId,
+    ]);
+    return row.rows[0]?.status;
+  });
+}

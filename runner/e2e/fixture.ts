@@ -7,7 +7,7 @@ import { configFromWorkerEnv } from '@airlock/config';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { ROOT } from '../../local-dev/paths.ts';
-import { createOrg, type RegisteredRunner, registerRunner } from '../../local-dev/runners.ts';
+import { createOrg, type RegisteredRunner, registerRunner, runnerStatus } from '../../local-dev/runners.ts';
 import { ensureBaseImage } from '../images/build.ts';
 import { LABEL } from '../src/docker/labels.ts';
 
@@ -192,6 +192,11 @@ export function useRunner(): RunnerUnderTest {
     const image = await baseImage();
     const runner = await newRunner();
     state = { image, runner, proc: startRunner(runner) };
+    // New work goes to runners the database lists as online; the hub records that
+    // after the runner's hello, asynchronously. Tests start once it is visible.
+    await waitUntil('the runner to be listed online', async () =>
+      (await runnerStatus(e2e().databaseUrl, runner.runnerId)) === 'online' ? true : undefined,
+    );
   });
   afterAll(async () => {
     if (state === undefined) return;
