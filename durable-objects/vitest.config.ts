@@ -4,7 +4,8 @@ import type { TestStackInfo } from '../local-dev/test-global-setup.ts';
 
 // Runs inside workerd with the real wrangler.toml bindings; AIRLOCK_* vars
 // point at the real Postgres (through the Neon proxy) and Redis (through the
-// Upstash REST server) that the global setup started.
+// Upstash REST server) that the global setup started. The gateway suites also
+// get loopback stand-ins for upstreams, GitHub and an OAuth2 server.
 export default defineProject({
   plugins: [
     cloudflareTest(({ inject }) => ({
@@ -16,7 +17,7 @@ export default defineProject({
     name: 'durable-objects',
     include: ['**/*.test.ts'],
     exclude: ['**/node_modules/**'],
-    globalSetup: ['../local-dev/test-global-setup.ts'],
+    globalSetup: ['../local-dev/test-global-setup.ts', '../local-dev/stand-ins/global-setup.ts'],
     testTimeout: 30_000,
   },
 });

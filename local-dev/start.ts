@@ -220,4 +220,6 @@ export async function start(): Promise<void> {
     say(`dev: ${error instanceof Error ? error.message : String(error)}`);
     await shutdown(1);
   }
+  // Run until a signal or the Worker's exit calls shutdown(), which exits the process.
+  await new Promise<never>(() => {});
 }

@@ -5,9 +5,12 @@ import { createLogger } from './lib/log.ts';
 // The one Worker: HTTP routing, the Durable Object classes, the Workflows and
 // the cron entry all leave from here.
 
+export { ConnectionTokens } from '@airlock/durable-objects/connection-tokens';
 export { OrgLimiter } from '@airlock/durable-objects/org-limiter';
 export { RunnerHub } from '@airlock/durable-objects/runner-hub';
 export { SessionGateway } from '@airlock/durable-objects/session-gateway';
+export { Broker } from './broker/index.ts';
+export { ControlPlaneInternal } from './internal/control-plane-internal.ts';
 export { SessionLifecycleWorkflow } from './workflows/session-lifecycle.ts';
 export { SnapshotBuildWorkflow } from './workflows/snapshot-build.ts';
 

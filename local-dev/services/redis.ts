@@ -53,6 +53,12 @@ export async function startRedis(input: {
   child.once('error', () => {
     exited = true;
   });
+  // A Redis of ours must not outlive us, however we exit.
+  const killOnExit = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  void exit.then(() => process.off('exit', killOnExit));
   await waitFor(
     `redis-server on port ${port}`,
     async () => {

@@ -61,11 +61,13 @@ describe('./dev start', () => {
       expect(output).toContain(`http://127.0.0.1:${port}`);
       expect(output).toMatch(/Log in as admin@airlock\.local/);
 
+      // It keeps running after printing the banner (and keeps its services up).
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(child.exitCode).toBeNull();
       const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-      expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({
-        status: 'ok',
-        checks: { postgres: { ok: true }, redis: { ok: true } },
+      expect({ status: response.status, body: await response.json() }).toMatchObject({
+        status: 200,
+        body: { status: 'ok', checks: { postgres: { ok: true }, redis: { ok: true } } },
       });
       const page = await fetch(`http://127.0.0.1:${port}/`);
       expect(await page.text()).toContain('<div id="root">');

@@ -1,12 +1,21 @@
+import type { ConnectionTokens } from '@airlock/durable-objects/connection-tokens';
 import type { OrgLimiter } from '@airlock/durable-objects/org-limiter';
 import type { RunnerHub } from '@airlock/durable-objects/runner-hub';
 import type { SessionGateway } from '@airlock/durable-objects/session-gateway';
+import type { Broker } from '../broker/index.ts';
+import type { ControlPlaneInternal } from '../internal/control-plane-internal.ts';
 
 /** Bindings from wrangler.toml plus AIRLOCK_* vars and secrets (read through configFromWorkerEnv). */
 export interface Env {
   readonly SESSION_GATEWAY: DurableObjectNamespace<SessionGateway>;
   readonly RUNNER_HUB: DurableObjectNamespace<RunnerHub>;
   readonly ORG_LIMITER: DurableObjectNamespace<OrgLimiter>;
+  /** One per connection: single-flight minting of GitHub App / OAuth2 tokens. */
+  readonly CONNECTION_TOKENS: DurableObjectNamespace<ConnectionTokens>;
+  /** The credential broker: this Worker's `Broker` entrypoint, reachable only by binding. */
+  readonly BROKER: Service<Broker>;
+  /** Postgres for Durable Objects (audit batches, stop requests): the `ControlPlaneInternal` entrypoint. */
+  readonly CONTROL: Service<ControlPlaneInternal>;
   readonly SNAPSHOT_BUILD: Workflow;
   readonly SESSION_LIFECYCLE: Workflow;
   readonly ASSETS: Fetcher;

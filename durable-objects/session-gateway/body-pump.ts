@@ -1,0 +1,86 @@
+import { MAX_PAYLOAD } from '@airlock/schema/tunnel';
+import type { TunnelStream } from './stream.ts';
+
+// A response body onto a tunnel stream. fetch() hands out small chunks (4 KiB
+// in workerd); sending each as its own frame would lock the transfer into one
+// credit round trip per 4 KiB. A reader runs ahead into a bounded queue and
+// the writer sends what has accumulated as frames of up to 64 KiB, so frames
+// (and the credit coming back for them) stay large.
+
+/** Read-ahead bound per stream: what a slow sandbox can make the gateway hold. */
+const READ_AHEAD_BYTES = 256 * 1024;
+
+export async function pumpBody(
+  body: ReadableStream<Uint8Array>,
+  stream: TunnelStream,
+  sent: (bytes: number) => void,
+): Promise<void> {
+  const reader = body.getReader();
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: unknown = null;
+  let wakeWriter: (() => void) | null = null;
+  let wakeReader: (() => void) | null = null;
+  const signal = (which: 'writer' | 'reader') => {
+    const wake = which === 'writer' ? wakeWriter : wakeReader;
+    if (which === 'writer') wakeWriter = null;
+    else wakeReader = null;
+    wake?.();
+  };
+
+  const reading = (async () => {
+    try {
+      for (;;) {
+        while (queued >= READ_AHEAD_BYTES && failure === null)
+          await new Promise<void>((resolve) => {
+            wakeReader = resolve;
+          });
+        if (failure !== null) return;
+        const { done, value } = await reader.read();
+        if (done) break;
+        queue.push(value);
+        queued += value.length;
+        signal('writer');
+      }
+    } catch (error) {
+      failure ??= error;
+    } finally {
+      ended = true;
+      signal('writer');
+    }
+  })();
+
+  try {
+    for (;;) {
+      while (queued === 0 && !ended)
+        await new Promise<void>((resolve) => {
+          wakeWriter = resolve;
+        });
+      if (failure !== null) throw failure;
+      if (queued === 0 && ended) break;
+      const size = Math.min(queued, MAX_PAYLOAD);
+      const frame = new Uint8Array(size);
+      let at = 0;
+      while (at < size) {
+        const head = queue[0] as Uint8Array;
+        const take = Math.min(head.length, size - at);
+        frame.set(head.subarray(0, take), at);
+        at += take;
+        if (take === head.length) queue.shift();
+        else queue[0] = head.subarray(take);
+      }
+      queued -= size;
+      signal('reader');
+      await stream.write(frame);
+      sent(size);
+    }
+  } catch (error) {
+    failure ??= error;
+    signal('reader');
+    await reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    await reading;
+  }
+}

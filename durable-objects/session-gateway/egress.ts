@@ -1,0 +1,277 @@
+import type { CredentialResult } from '@airlock/schema/gateway';
+import type { EgressRoute } from '@airlock/schema/plan';
+import { CloseCode, type HeaderList, type JsonObject } from '@airlock/schema/tunnel';
+import { z } from 'zod';
+import type { AuditInput } from './audit-outbox.ts';
+import { pumpBody } from './body-pump.ts';
+import { denyMessage, hostName } from './deny.ts';
+import { brokeredHead, passthroughHead, responseHeaders, type UpstreamHead } from './inject.ts';
+import type { GatewayLog } from './log.ts';
+import { RequestBody } from './request-body.ts';
+import type { RouteMatcher } from './route-matcher.ts';
+import { StreamClosedError, type TunnelStream } from './stream.ts';
+import { bridgeWebSocket } from './ws-bridge.ts';
+
+// One `http` stream (PROTOCOL.md §5.3) = one mediated request:
+// match → (brokered: resolve the credential, strip the sandbox's, place ours)
+// → forward to the pinned upstream → stream the response back → audit.
+// Anything that matches no route and no passthrough host is answered 403.
+
+const HttpMeta = z.object({
+  method: z.string().regex(/^[A-Z]{1,16}$/),
+  scheme: z.enum(['http', 'https']),
+  authority: z.string().min(1).max(300),
+  path: z.string().max(16 * 1024),
+  headers: z.array(z.tuple([z.string(), z.string()])).max(500),
+});
+type HttpMeta = z.infer<typeof HttpMeta>;
+
+export interface EgressContext {
+  readonly log: GatewayLog;
+  now(): number;
+  orgId(): string | null;
+  matcher(): RouteMatcher | null;
+  credential(orgId: string, route: EgressRoute): Promise<CredentialResult>;
+  audit(input: AuditInput): void;
+  touch(): void;
+  done(stream: TunnelStream): void;
+}
+
+interface Exchange {
+  readonly meta: HttpMeta;
+  readonly stream: TunnelStream;
+  readonly body: RequestBody;
+  readonly started: number;
+  /** Path without the query, as matched and audited. */
+  readonly path: string;
+  readonly route: EgressRoute | null;
+  readonly decision: 'brokered' | 'passthrough' | 'denied';
+  /** The OPEN carried FIN: the request has no body at all. */
+  readonly bodyless: boolean;
+  responseBytes: number;
+}
+
+const NO_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304]);
+const encoder = new TextEncoder();
+
+function plainResponse(stream: TunnelStream, status: number, text: string, extra: HeaderList = []): number {
+  const bytes = encoder.encode(text);
+  stream.head(
+    {
+      status,
+      headers: [
+        ['content-type', 'text/plain; charset=utf-8'],
+        ['content-length', String(bytes.length)],
+        ...extra,
+      ],
+    },
+    false,
+  );
+  void stream.write(bytes, { fin: true }).catch(() => {});
+  return bytes.length;
+}
+
+function normalisedPath(path: string): { pathname: string; originForm: string } {
+  const url = new URL(path.startsWith('/') ? path : `/${path}`, 'http://gateway.invalid');
+  return { pathname: url.pathname, originForm: `${url.pathname}${url.search}` };
+}
+
+function wantsWebSocket(headers: HeaderList): boolean {
+  return headers.some(([n, v]) => n.toLowerCase() === 'upgrade' && v.toLowerCase().includes('websocket'));
+}
+
+function contentLength(headers: HeaderList): number | null {
+  const value = headers.find(([n]) => n.toLowerCase() === 'content-length')?.[1];
+  return value !== undefined && /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : null;
+}
+
+export function serveHttp(ctx: EgressContext, stream: TunnelStream, rawMeta: JsonObject, fin: boolean): void {
+  const parsed = HttpMeta.safeParse(rawMeta);
+  if (!parsed.success) {
+    stream.reset(CloseCode.REFUSED, 'malformed http request head');
+    ctx.done(stream);
+    return;
+  }
+  const meta = parsed.data;
+  const body = new RequestBody(stream);
+  stream.handler = {
+    data: (bytes, _stderr, last) => body.push(bytes, last),
+    trailers: () => body.end(),
+    reset: (code, message) => body.fail(new StreamClosedError(code, message)),
+  };
+  if (fin) body.end();
+  ctx.touch();
+  void run(ctx, stream, meta, body, fin).finally(() => ctx.done(stream));
+}
+
+async function run(
+  ctx: EgressContext,
+  stream: TunnelStream,
+  meta: HttpMeta,
+  body: RequestBody,
+  openFin: boolean,
+): Promise<void> {
+  const started = ctx.now();
+  const { pathname, originForm } = normalisedPath(meta.path);
+  const orgId = ctx.orgId();
+  const matcher = ctx.matcher();
+  const result = matcher?.match({ host: meta.authority, path: pathname, method: meta.method }) ?? {
+    kind: 'deny' as const,
+    sameHost: [],
+  };
+  const decision =
+    result.kind === 'route' ? 'brokered' : result.kind === 'passthrough' ? 'passthrough' : 'denied';
+  const exchange: Exchange = {
+    meta,
+    stream,
+    body,
+    started,
+    path: pathname,
+    route: result.kind === 'route' ? result.route : null,
+    decision,
+    bodyless: openFin || meta.method === 'GET' || meta.method === 'HEAD',
+    responseBytes: 0,
+  };
+  if (result.kind === 'deny' || orgId === null) {
+    body.discard();
+    const text = denyMessage({
+      method: meta.method,
+      scheme: meta.scheme,
+      host: meta.authority,
+      path: pathname,
+      hasPlan: matcher !== null,
+      sameHost: result.kind === 'deny' ? result.sameHost : [],
+    });
+    exchange.responseBytes = plainResponse(stream, 403, text, [['x-airlock-decision', 'denied']]);
+    return finish(ctx, exchange, 403, { reason: matcher === null ? 'no_plan' : 'no_route' });
+  }
+  let head: UpstreamHead;
+  let credential: string | null = null;
+  if (result.kind === 'route') {
+    const resolved = await ctx.credential(orgId, result.route);
+    if (!resolved.ok) {
+      body.discard();
+      const text =
+        `Airlock could not obtain the credential for ${hostName(meta.authority)} ` +
+        `(connection ${result.route.credential.connectionId}): ${resolved.code}: ${resolved.message}\n`;
+      exchange.responseBytes = plainResponse(stream, 502, text, [['x-airlock-decision', 'brokered']]);
+      return finish(ctx, exchange, 502, { error: resolved.code });
+    }
+    credential = resolved.value;
+    head = brokeredHead(result.route, originForm, meta.headers, credential);
+  } else {
+    head = passthroughHead(meta.scheme, meta.authority, originForm, meta.headers);
+  }
+  if (wantsWebSocket(meta.headers)) {
+    const outcome = await bridgeWebSocket({
+      stream,
+      head,
+      requestHeaders: meta.headers,
+      credential,
+      log: ctx.log,
+    });
+    exchange.responseBytes = outcome.bytesIn;
+    return finish(ctx, exchange, outcome.status, { upgrade: 'websocket' }, outcome.bytesOut);
+  }
+  await forward(ctx, exchange, head, credential);
+}
+
+async function forward(
+  ctx: EgressContext,
+  ex: Exchange,
+  head: UpstreamHead,
+  credential: string | null,
+): Promise<void> {
+  const { meta, stream, body } = ex;
+  const abort = new AbortController();
+  stream.handler = {
+    data: (bytes, _stderr, last) => body.push(bytes, last),
+    trailers: () => body.end(),
+    reset: (code, message) => {
+      body.fail(new StreamClosedError(code, message));
+      abort.abort();
+    },
+  };
+  let requestBody: ReadableStream<Uint8Array> | null = null;
+  // fetch() refuses a body on GET and HEAD; a stray one is consumed, not forwarded.
+  if (ex.bodyless) body.discard();
+  else {
+    const length = contentLength(meta.headers);
+    requestBody = body.readable();
+    if (length !== null) {
+      // A declared length is kept (some upstreams refuse chunked uploads).
+      const fixed = new FixedLengthStream(length);
+      void requestBody.pipeTo(fixed.writable).catch(() => {});
+      requestBody = fixed.readable;
+    }
+  }
+  let response: Response;
+  try {
+    response = await fetch(head.url, {
+      method: meta.method,
+      headers: head.headers,
+      body: requestBody,
+      redirect: 'manual',
+      // Bytes pass through as the upstream encoded them (no transparent gunzip).
+      encodeResponseBody: 'manual',
+      signal: abort.signal,
+    });
+  } catch (error) {
+    body.discard();
+    if (stream.closed !== null) return finish(ctx, ex, 499, { error: 'client_cancelled' });
+    const reason = error instanceof Error ? error.message : String(error);
+    const safe = credential === null ? reason : reason.replaceAll(credential, '[credential]');
+    ex.responseBytes = plainResponse(
+      stream,
+      502,
+      `Airlock could not reach the upstream for ${hostName(meta.authority)}: ${safe.slice(0, 300)}\n`,
+    );
+    return finish(ctx, ex, 502, { error: 'upstream_unreachable' });
+  }
+  const noBody = meta.method === 'HEAD' || NO_BODY_STATUS.has(response.status) || response.body === null;
+  stream.head({ status: response.status, headers: responseHeaders(response.headers, credential) }, noBody);
+  if (noBody) {
+    await response.body?.cancel().catch(() => {});
+    return finish(ctx, ex, response.status, {});
+  }
+  try {
+    await pumpBody(response.body as ReadableStream<Uint8Array>, stream, (bytes) => {
+      ex.responseBytes += bytes;
+    });
+    stream.finish();
+    finish(ctx, ex, response.status, {});
+  } catch (error) {
+    abort.abort();
+    const cancelled = error instanceof StreamClosedError;
+    if (!cancelled) stream.reset(CloseCode.UPSTREAM_ERROR, 'the upstream response failed');
+    finish(ctx, ex, response.status, { error: cancelled ? 'client_cancelled' : 'upstream_body_failed' });
+  }
+}
+
+function finish(
+  ctx: EgressContext,
+  ex: Exchange,
+  status: number,
+  detail: Record<string, string>,
+  bytesOut = ex.body.bytes,
+): void {
+  const route = ex.route;
+  ctx.audit({
+    action: 'egress.request',
+    decision: ex.decision,
+    routeId: route?.id ?? null,
+    connectionId: route?.credential.connectionId ?? null,
+    method: ex.meta.method,
+    host: hostName(ex.meta.authority),
+    path: ex.path,
+    status,
+    bytesIn: ex.responseBytes,
+    bytesOut,
+    durationMs: Math.max(0, ctx.now() - ex.started),
+    detail: {
+      ...(route === null ? {} : { integration: route.integration }),
+      scheme: ex.meta.scheme,
+      ...detail,
+    },
+  });
+}

@@ -1,0 +1,67 @@
+import type { TunnelStream } from './stream.ts';
+
+// A sandbox's request body as a ReadableStream for fetch(): DATA frames are
+// queued as they arrive and credit goes back to the sandbox only when fetch
+// pulls a chunk, so an upstream that reads slowly slows the sandbox down
+// instead of filling the gateway's memory (at most one window is queued).
+
+export class RequestBody {
+  readonly #stream: TunnelStream;
+  readonly #queue: Uint8Array[] = [];
+  #ended = false;
+  #error: Error | null = null;
+  #wake: (() => void) | null = null;
+  bytes = 0;
+
+  constructor(stream: TunnelStream) {
+    this.#stream = stream;
+  }
+
+  push(data: Uint8Array, fin: boolean): void {
+    if (data.length > 0) this.#queue.push(data);
+    if (fin) this.#ended = true;
+    this.#notify();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#notify();
+  }
+
+  fail(error: Error): void {
+    this.#error = error;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  readable(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          while (this.#queue.length === 0 && !this.#ended && this.#error === null)
+            await new Promise<void>((resolve) => {
+              this.#wake = resolve;
+            });
+          if (this.#error !== null) return controller.error(this.#error);
+          const chunk = this.#queue.shift();
+          if (chunk === undefined) return controller.close();
+          this.bytes += chunk.length;
+          controller.enqueue(chunk);
+          this.#stream.consumed(chunk.length);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** A body that fetch will never read (denied, failed): consume it to keep credit flowing. */
+  discard(): void {
+    for (const chunk of this.#queue.splice(0)) this.#stream.consumed(chunk.length);
+    this.push = (data) => this.#stream.consumed(data.length);
+  }
+}

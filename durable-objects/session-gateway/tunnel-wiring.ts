@@ -1,0 +1,58 @@
+import type { AuditInput } from './audit-outbox.ts';
+import { type EgressContext, serveHttp } from './egress.ts';
+import type { SessionGateway } from './index.ts';
+import { type SignContext, serveSign } from './signer.ts';
+import type { TunnelStream } from './stream.ts';
+import type { TunnelHost } from './tunnel.ts';
+
+// What the tunnel's streams are connected to: sandbox-opened `http` streams to
+// egress mediation, `sign` streams to the signer, resumed `pty`/`exec` streams
+// to terminals and commands, and connection changes to the lifecycle.
+
+export function wireTunnel(gw: SessionGateway): TunnelHost {
+  const audit = (input: AuditInput) => {
+    const session = gw.store.session();
+    if (session === null) {
+      gw.log.warn('audit event without a session (no plan applied yet)', { action: input.action });
+      return;
+    }
+    gw.audit.record(session, input);
+    void gw.lifecycle.schedule();
+  };
+  const done = (stream: TunnelStream) => gw.tunnel.forget(stream);
+  const egress: EgressContext = {
+    log: gw.log,
+    now: gw.now,
+    orgId: () => gw.store.get('org_id'),
+    matcher: () => gw.sessions.matcher(),
+    credential: (orgId, route) => gw.credentials.get(orgId, route),
+    audit,
+    touch: () => gw.lifecycle.touch(),
+    done,
+  };
+  const signer: SignContext = {
+    log: gw.log,
+    now: gw.now,
+    orgId: () => gw.store.get('org_id'),
+    broker: () => gw.broker(),
+    audit,
+    done,
+  };
+  return {
+    store: gw.store,
+    log: gw.log,
+    now: gw.now,
+    sessionEnded: () => gw.store.get('ended_at') !== null,
+    resumable: () => [...gw.terminals.restore(gw.tunnel), ...gw.execs.restore(gw.tunnel)],
+    resumed: (stream, gap) => {
+      if (stream.kind === 'pty') gw.terminals.resumed(stream, gap);
+      else gw.execs.gap(stream, gap);
+    },
+    opened: (stream, meta, fin) => {
+      if (stream.kind === 'http') serveHttp(egress, stream, meta, fin);
+      else serveSign(signer, stream, meta, fin);
+    },
+    connected: () => gw.lifecycle.connected(),
+    disconnected: () => gw.lifecycle.disconnected(),
+  };
+}

@@ -1,0 +1,124 @@
+import { IngressHeader, RESUME_TOKEN_PREFIX, TerminalKey } from '@airlock/schema/gateway';
+import { isId } from '@airlock/schema/ids';
+import type { AppContext } from '../lib/context.ts';
+import { type ProblemCode, ProblemError } from '../lib/problem.ts';
+import { TokenError, verifyToken } from '../lib/tokens.ts';
+
+// WebSocket ingress to a session's gateway: the sandbox tunnel and terminal
+// viewers. Tokens are checked here, before the Durable Object is touched; the
+// request forwarded to it is built from scratch with the verified claims, so
+// nothing a client sends can pose as them. Single-use ids (bootstrap, pty) and
+// resume tokens are checked by the gateway itself, which rejects before it
+// changes any state.
+
+const GATEWAY_STATUS: Readonly<Record<number, ProblemCode>> = {
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  410: 'not_found',
+  426: 'upgrade_required',
+};
+
+function requireUpgrade(c: AppContext): void {
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
+    throw new ProblemError('upgrade_required', 'This endpoint speaks WebSocket only.', {
+      headers: { upgrade: 'websocket' },
+    });
+}
+
+function sessionIdOf(c: AppContext): string {
+  const sessionId = c.req.param('sessionId') ?? '';
+  if (!isId('session', sessionId)) throw new ProblemError('not_found', 'No such session.');
+  return sessionId;
+}
+
+function bearer(c: AppContext): string | null {
+  const header = c.req.header('authorization');
+  if (header === undefined) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+function tokenProblem(error: unknown, what: string): ProblemError {
+  if (error instanceof TokenError)
+    return new ProblemError('unauthenticated', `The ${what} token is not valid (${error.code}).`, {
+      extensions: { reason: error.code },
+    });
+  return new ProblemError('unauthenticated', `The ${what} token is not valid.`);
+}
+
+/** Forward to the session's gateway; its refusals become problem+json here. */
+async function toGateway(
+  c: AppContext,
+  sessionId: string,
+  headers: Record<string, string>,
+): Promise<Response> {
+  const namespace = c.env.SESSION_GATEWAY;
+  const stub = namespace.get(namespace.idFromName(sessionId));
+  const response = await stub.fetch('https://gateway.internal/ingress', {
+    headers: { upgrade: 'websocket', [IngressHeader.session]: sessionId, ...headers },
+  });
+  if (response.status === 101) return response;
+  const body = (await response.json().catch(() => ({}))) as { detail?: unknown };
+  const detail =
+    typeof body.detail === 'string' ? body.detail : 'The session gateway refused the connection.';
+  throw new ProblemError(
+    GATEWAY_STATUS[response.status] ?? 'internal',
+    `${detail.charAt(0).toUpperCase()}${detail.slice(1)}.`,
+  );
+}
+
+/** `/tunnel/:sessionId` — sandboxd, with a bootstrap JWT or a resume token (PROTOCOL.md §1, §4). */
+export async function tunnelIngress(c: AppContext): Promise<Response> {
+  requireUpgrade(c);
+  const sessionId = sessionIdOf(c);
+  const token = bearer(c);
+  if (token === null)
+    throw new ProblemError('unauthenticated', 'Send the bootstrap or resume token as a Bearer token.');
+  if (token.startsWith(RESUME_TOKEN_PREFIX))
+    return toGateway(c, sessionId, {
+      [IngressHeader.kind]: 'tunnel',
+      [IngressHeader.tunnelAuth]: 'resume',
+      [IngressHeader.resumeToken]: token,
+    });
+  const claims = await verifyToken(c.get('scope').config(), 'bootstrap', token).catch((error: unknown) => {
+    throw tokenProblem(error, 'bootstrap');
+  });
+  if (claims.sub !== sessionId)
+    throw new ProblemError('forbidden', 'The bootstrap token is for another session.');
+  return toGateway(c, sessionId, {
+    [IngressHeader.kind]: 'tunnel',
+    [IngressHeader.tunnelAuth]: 'bootstrap',
+    [IngressHeader.jti]: claims.jti,
+    [IngressHeader.expires]: String(claims.exp),
+    [IngressHeader.org]: claims.org,
+  });
+}
+
+/**
+ * `/pty/:sessionId?terminal=agent` — a terminal viewer with a pty token, in the
+ * `token` query parameter (browsers cannot set headers on a WebSocket) or as a Bearer token.
+ */
+export async function ptyIngress(c: AppContext): Promise<Response> {
+  requireUpgrade(c);
+  const sessionId = sessionIdOf(c);
+  const terminal = c.req.query('terminal') ?? 'agent';
+  if (!TerminalKey.safeParse(terminal).success)
+    throw new ProblemError('bad_request', 'Unknown terminal name.');
+  const token = c.req.query('token') ?? bearer(c);
+  if (token === null || token === undefined)
+    throw new ProblemError('unauthenticated', 'A pty token is required (query parameter `token`).');
+  const claims = await verifyToken(c.get('scope').config(), 'pty', token).catch((error: unknown) => {
+    throw tokenProblem(error, 'pty');
+  });
+  if (claims.sub !== sessionId) throw new ProblemError('forbidden', 'The pty token is for another session.');
+  return toGateway(c, sessionId, {
+    [IngressHeader.kind]: 'pty',
+    [IngressHeader.org]: claims.org,
+    [IngressHeader.jti]: claims.jti,
+    [IngressHeader.expires]: String(claims.exp),
+    [IngressHeader.mode]: claims.mode,
+    [IngressHeader.user]: claims.uid,
+    [IngressHeader.terminal]: terminal,
+  });
+}
