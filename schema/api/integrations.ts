@@ -49,6 +49,8 @@ export const Integration = z
     passthrough: z.array(z.string()),
     /** Environment variables the sandbox gets (values are placeholders or URLs). */
     env: z.array(z.string()),
+    /** Whether `POST …/connections/{id}/test` can check a connection of this integration. */
+    testable: z.boolean(),
   })
   .meta({ id: 'Integration' });
 
@@ -83,6 +85,7 @@ export function describeIntegration(def: IntegrationDefinition): Integration {
     })),
     passthrough: [...def.passthrough],
     env: Object.keys(def.env).sort(),
+    testable: def.probe !== undefined,
   } as Integration;
 }
 

@@ -63,6 +63,27 @@ export const SessionEvent = z
 
 export const SessionEventList = z.object({ items: z.array(SessionEvent) }).meta({ id: 'SessionEventList' });
 
+/** Ask for a terminal token; `ro` watches without typing (the gateway allows one writer at a time). */
+export const CreateTerminalToken = z
+  .strictObject({ mode: z.enum(['rw', 'ro']).default('rw') })
+  .meta({ id: 'CreateTerminalToken' });
+
+/**
+ * A single-use, seconds-lived pty token for `/pty/{sessionId}` (schema/pty).
+ * Browsers cannot set headers on a WebSocket, so it travels in `url`'s query.
+ */
+export const TerminalToken = z
+  .object({
+    token: z.string(),
+    mode: z.enum(['rw', 'ro']),
+    /** Path and query to open as a WebSocket on the dashboard's origin. */
+    url: z.string(),
+    expiresAt: Timestamp,
+  })
+  .meta({ id: 'TerminalToken' });
+
 export type Session = z.infer<typeof Session>;
+export type CreateTerminalToken = z.input<typeof CreateTerminalToken>;
+export type TerminalToken = z.infer<typeof TerminalToken>;
 export type CreateSession = z.input<typeof CreateSession>;
 export type SessionEvent = z.infer<typeof SessionEvent>;

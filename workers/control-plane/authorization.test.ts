@@ -45,6 +45,7 @@ const PARAMS: Record<string, (w: World, role: Role) => string> = {
 const DRAFT_ROUTES = new Set([
   key('patch', '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}'),
   key('post', '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/publish'),
+  key('post', '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/setup-tests'),
 ]);
 
 /** A valid body for every route that takes one. */
@@ -68,6 +69,7 @@ const BODIES: Record<string, (w: World) => unknown> = {
     setupScript: 'echo hi',
   }),
   [key('post', '/orgs/{orgId}/sessions')]: (w) => ({ profileId: w.profileId }),
+  [key('post', '/orgs/{orgId}/sessions/{sessionId}/terminal-token')]: () => ({ mode: 'rw' }),
   [key('post', '/orgs/{orgId}/runners')]: () => ({ name: `runner-${unique()}` }),
   [key('post', '/orgs/{orgId}/triggers')]: (w) => ({
     kind: 'schedule',

@@ -1,12 +1,15 @@
 import { auditRoutes } from './audit/routes.ts';
 import { authRoutes } from './auth/routes.ts';
 import { connectionRoutes } from './connections/routes.ts';
+import { connectionTestRoutes } from './connections/test-connection.ts';
 import { integrationRoutes } from './integrations/routes.ts';
 import { orgRoutes } from './orgs/routes.ts';
 import { profileRoutes } from './profiles/routes.ts';
+import { setupTestRoutes } from './profiles/setup-test.ts';
 import type { ApiRoute } from './route.ts';
 import { runnerRoutes } from './runners/routes.ts';
 import { sessionRoutes } from './sessions/routes.ts';
+import { terminalTokenRoutes } from './sessions/terminal-token.ts';
 import { snapshotRoutes } from './snapshots/routes.ts';
 import { triggerRoutes } from './triggers/routes.ts';
 
@@ -19,9 +22,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...integrationRoutes,
   ...orgRoutes,
   ...connectionRoutes,
+  ...connectionTestRoutes,
   ...profileRoutes,
+  ...setupTestRoutes,
   ...snapshotRoutes,
   ...sessionRoutes,
+  ...terminalTokenRoutes,
   ...runnerRoutes,
   ...triggerRoutes,
   ...auditRoutes,
