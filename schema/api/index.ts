@@ -16,4 +16,5 @@ export * from './profiles.ts';
 export * from './runners.ts';
 export * from './sessions.ts';
 export * from './snapshots.ts';
+export * from './terminal.ts';
 export * from './triggers.ts';

@@ -90,3 +90,7 @@ export function describeIntegration(def: IntegrationDefinition): Integration {
 }
 
 export const describeCatalog = (): Integration[] => CATALOG.map(describeIntegration);
+
+export { RUNTIME_MODEL_APIS } from '../plan/catalog.ts';
+/** The API's own field checks, so the dashboard's generated forms say exactly what the API would. */
+export { checkFields, type FieldIssue } from '../plan/fields.ts';

@@ -1,0 +1,74 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from '@tanstack/react-router';
+import { type FormEvent, useState } from 'react';
+import { ApiError } from '../api/client.ts';
+import { api } from '../api/endpoints.ts';
+import { ProblemAlert } from '../ui/alert.tsx';
+import { Button } from '../ui/button.tsx';
+import { TextField } from '../ui/field.tsx';
+import { PageHeader } from '../ui/page.tsx';
+
+/** A logged-in user without an org (or wanting another) creates one and becomes its owner. */
+export function WelcomePage() {
+  const [name, setName] = useState('');
+  const [slug, setSlug] = useState('');
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const create = useMutation({
+    mutationFn: () => api.createOrg({ name, slug }),
+    onSuccess: async (org) => {
+      await queryClient.invalidateQueries({ queryKey: ['me'] });
+      await navigate({ to: '/orgs/$orgId', params: { orgId: org.id } });
+    },
+  });
+  const fieldError = (path: string) =>
+    create.error instanceof ApiError
+      ? create.error.fieldErrors.find((e) => e.path === path)?.message
+      : undefined;
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate();
+  };
+  return (
+    <main className="content narrow">
+      <PageHeader title="Create an organization">
+        An organization holds your connections, sandbox profiles and sessions. You will be its owner and can
+        invite others.
+      </PageHeader>
+      <form onSubmit={onSubmit} aria-label="New organization">
+        <TextField
+          label="Name"
+          required
+          value={name}
+          error={fieldError('name')}
+          onChange={(e) => {
+            setName(e.target.value);
+            setSlug(
+              e.target.value
+                .toLowerCase()
+                .replace(/[^a-z0-9]+/g, '-')
+                .replace(/^-|-$/g, '')
+                .slice(0, 63),
+            );
+          }}
+        />
+        <TextField
+          label="Slug"
+          required
+          value={slug}
+          error={fieldError('slug')}
+          onChange={(e) => setSlug(e.target.value)}
+          help="Lowercase letters, digits and dashes."
+        />
+        <ProblemAlert
+          error={
+            create.error instanceof ApiError && create.error.fieldErrors.length > 0 ? null : create.error
+          }
+        />
+        <Button type="submit" variant="primary" busy={create.isPending}>
+          Create organization
+        </Button>
+      </form>
+    </main>
+  );
+}
