@@ -24,7 +24,8 @@ function processesTagged(tag: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/environ`).includes(`AIRLOCK_TEST_E2E_TAG=${tag}`)) pids.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/environ`).includes(`AIRLOCK_TEST_E2E_TAG=${tag}`))
+        pids.push(Number(entry));
     } catch {
       // gone, or not ours to read
     }

@@ -63,7 +63,16 @@ export function ConnectionForm({
       error: problem(f.path),
       help: helpOf(f, mode),
     };
-    const set = (value: string) => setValues((v) => ({ ...v, [f.path]: value }));
+    const set = (value: string) => {
+      setValues((v) => ({ ...v, [f.path]: value }));
+      // A corrected field stops showing its old problem; the rest are rechecked on submit.
+      setLocal((problems) => {
+        if (!problems.has(f.path)) return problems;
+        const next = new Map(problems);
+        next.delete(f.path);
+        return next;
+      });
+    };
     switch (f.input) {
       case 'select':
         return (

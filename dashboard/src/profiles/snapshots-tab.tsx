@@ -49,7 +49,7 @@ export function SnapshotsTab({
       </>
     );
   return (
-    <div className="split">
+    <div className="stack">
       <table className="table">
         <caption className="visually-hidden">Snapshots</caption>
         <thead>
