@@ -212,6 +212,7 @@ describe('the dashboard, end to end in Chromium', () => {
     await page.getByText('Live: you are typing').waitFor({ timeout: 180_000 });
     await page.getByTestId('terminal').click();
     await page.keyboard.type('echo hello\n');
+    // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator; innerText keeps xterm's row breaks
     await expect.poll(() => page.locator('.xterm-rows').innerText(), { timeout: 20_000 }).toMatch(/^hello$/m);
     await browser.shot('10-session-terminal');
   }, 240_000);
@@ -220,9 +221,10 @@ describe('the dashboard, end to end in Chromium', () => {
     needsSandbox(ctx);
     await page.reload();
     await page.getByText(/Live: /).waitFor({ timeout: 60_000 });
-    await expect
-      .poll(() => page.locator('.xterm-rows').innerText(), { timeout: 20_000 })
-      .toContain('echo hello');
+    const rows = () =>
+      // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator; innerText keeps xterm's row breaks
+      page.locator('.xterm-rows').innerText();
+    await expect.poll(rows, { timeout: 20_000 }).toContain('echo hello');
     await browser.shot('11-session-reloaded');
   });
 
@@ -273,7 +275,7 @@ describe('the dashboard, end to end in Chromium', () => {
     await page.getByRole('cell', { name: `${dev.email} (you)` }).waitFor();
     await page.getByLabel('Token name').fill('ci');
     await page.getByRole('button', { name: 'Create token' }).click();
-    const shown = await page.locator('.secret-once code').innerText();
+    const shown = (await page.locator('.secret-once code').textContent()) ?? '';
     expect(shown).toMatch(/^alk_/);
     await page.getByRole('cell', { name: 'ci', exact: true }).waitFor();
     await expectAccessiblePage();
