@@ -3,6 +3,7 @@ import { authRoutes } from './auth/routes.ts';
 import { connectionRoutes } from './connections/routes.ts';
 import { connectionTestRoutes } from './connections/test-connection.ts';
 import { integrationRoutes } from './integrations/routes.ts';
+import { quotaRoutes } from './orgs/quota.ts';
 import { orgRoutes } from './orgs/routes.ts';
 import { profileRoutes } from './profiles/routes.ts';
 import { setupTestRoutes } from './profiles/setup-test.ts';
@@ -29,6 +30,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...sessionRoutes,
   ...terminalTokenRoutes,
   ...runnerRoutes,
+  ...quotaRoutes,
   ...triggerRoutes,
   ...auditRoutes,
 ];

@@ -26,6 +26,7 @@ import {
   ProfileVersion,
   ProfileVersionList,
   PublishResult,
+  Quota,
   Runner,
   RunnerCredentials,
   RunnerList,
@@ -127,6 +128,7 @@ export const api = {
   runners: (orgId: string) => request('GET', `${org(orgId)}/runners`, RunnerList),
   registerRunner: (orgId: string, body: CreateRunner) =>
     request('POST', `${org(orgId)}/runners`, RunnerCredentials, { body }),
+  quota: (orgId: string) => request('GET', `${org(orgId)}/quota`, Quota),
   revokeRunner: (orgId: string, id: string) => request('DELETE', `${org(orgId)}/runners/${id}`, Runner),
 
   triggers: (orgId: string, profileId?: string) =>

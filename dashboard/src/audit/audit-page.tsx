@@ -11,6 +11,7 @@ import { EmptyState } from '../ui/empty.tsx';
 import { SelectField, TextField } from '../ui/field.tsx';
 import { Loading } from '../ui/loading.tsx';
 import { PageHeader } from '../ui/page.tsx';
+import { Table } from '../ui/table.tsx';
 import { Time } from '../ui/time.tsx';
 
 // The audit trail: every egress decision and control action, attributed to
@@ -158,72 +159,58 @@ export function AuditPage() {
             : 'Changes to this organization and every request a session makes are recorded here.'}
         </EmptyState>
       ) : (
-        <table className="table audit-table" aria-busy={page.isFetching}>
-          <caption className="visually-hidden">Audit events, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">What</th>
-              <th scope="col">Decision</th>
-              <th scope="col">Who</th>
-              <th scope="col">Session</th>
-              <th scope="col">Connection</th>
+        <Table
+          caption="Audit events, newest first"
+          columns={['When', 'What', 'Decision', 'Who', 'Session', 'Connection']}
+          className="audit-table"
+          busy={page.isFetching}
+        >
+          {page.data?.items.map((e) => (
+            <tr key={e.id}>
+              <td>
+                <Time iso={e.at} />
+              </td>
+              <td>
+                {e.kind === 'egress' ? (
+                  <code>
+                    {e.method} {e.host}
+                    {e.path}
+                    {e.status === null ? '' : ` → ${e.status}`}
+                  </code>
+                ) : (
+                  <span>{e.action}</span>
+                )}
+              </td>
+              <td>
+                {e.decision === null ? <span className="muted">—</span> : <StatusBadge status={e.decision} />}
+              </td>
+              <td>
+                {e.actorUserId === null ? (
+                  <span className="muted">{e.triggerId === null ? 'system' : `trigger ${e.triggerId}`}</span>
+                ) : (
+                  (who.get(e.actorUserId) ?? e.actorUserId)
+                )}
+                {e.actorTokenId !== null && <span className="muted small"> via API token</span>}
+              </td>
+              <td>
+                {e.sessionId === null ? (
+                  <span className="muted">—</span>
+                ) : (
+                  <Link to="/orgs/$orgId/sessions/$sessionId" params={{ orgId, sessionId: e.sessionId }}>
+                    <code>{e.sessionId}</code>
+                  </Link>
+                )}
+              </td>
+              <td>
+                {e.connectionId === null ? (
+                  <span className="muted">—</span>
+                ) : (
+                  (connectionName.get(e.connectionId) ?? <code>{e.connectionId}</code>)
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {page.data?.items.map((e) => (
-              <tr key={e.id}>
-                <td>
-                  <Time iso={e.at} />
-                </td>
-                <td>
-                  {e.kind === 'egress' ? (
-                    <code>
-                      {e.method} {e.host}
-                      {e.path}
-                      {e.status === null ? '' : ` → ${e.status}`}
-                    </code>
-                  ) : (
-                    <span>{e.action}</span>
-                  )}
-                </td>
-                <td>
-                  {e.decision === null ? (
-                    <span className="muted">—</span>
-                  ) : (
-                    <StatusBadge status={e.decision} />
-                  )}
-                </td>
-                <td>
-                  {e.actorUserId === null ? (
-                    <span className="muted">
-                      {e.triggerId === null ? 'system' : `trigger ${e.triggerId}`}
-                    </span>
-                  ) : (
-                    (who.get(e.actorUserId) ?? e.actorUserId)
-                  )}
-                  {e.actorTokenId !== null && <span className="muted small"> via API token</span>}
-                </td>
-                <td>
-                  {e.sessionId === null ? (
-                    <span className="muted">—</span>
-                  ) : (
-                    <Link to="/orgs/$orgId/sessions/$sessionId" params={{ orgId, sessionId: e.sessionId }}>
-                      <code>{e.sessionId}</code>
-                    </Link>
-                  )}
-                </td>
-                <td>
-                  {e.connectionId === null ? (
-                    <span className="muted">—</span>
-                  ) : (
-                    (connectionName.get(e.connectionId) ?? <code>{e.connectionId}</code>)
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       <nav className="row pager" aria-label="Audit pages">
         <Button disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>

@@ -3,6 +3,7 @@ import { useNavigate } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { ApiError } from '../api/client.ts';
 import { api } from '../api/endpoints.ts';
+import { meQuery } from '../api/session.ts';
 import { ProblemAlert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { TextField } from '../ui/field.tsx';
@@ -17,7 +18,8 @@ export function WelcomePage() {
   const create = useMutation({
     mutationFn: () => api.createOrg({ name, slug }),
     onSuccess: async (org) => {
-      await queryClient.invalidateQueries({ queryKey: ['me'] });
+      // The org page checks membership against `me`: load it fresh before going there.
+      await queryClient.fetchQuery({ ...meQuery, staleTime: 0 });
       await navigate({ to: '/orgs/$orgId', params: { orgId: org.id } });
     },
   });

@@ -8,6 +8,7 @@ import { StatusBadge } from '../ui/badge.tsx';
 import { EmptyState } from '../ui/empty.tsx';
 import { Loading } from '../ui/loading.tsx';
 import { PageHeader } from '../ui/page.tsx';
+import { Table } from '../ui/table.tsx';
 import { Time } from '../ui/time.tsx';
 
 // Connections of the org and the catalog to add one from.
@@ -47,36 +48,25 @@ export function ConnectionsPage() {
             : 'An owner or admin of this organization adds connections; ask one to connect a model provider.'}
         </EmptyState>
       ) : (
-        <table className="table">
-          <caption className="visually-hidden">Connections</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Integration</th>
-              <th scope="col">Status</th>
-              <th scope="col">Updated</th>
+        <Table caption="Connections" columns={['Name', 'Integration', 'Status', 'Updated']}>
+          {connections.data?.items.map((c) => (
+            <tr key={c.id}>
+              <td>
+                <Link to="/orgs/$orgId/connections/$connectionId" params={{ orgId, connectionId: c.id }}>
+                  {c.name}
+                </Link>
+              </td>
+              <td>{byKey.get(c.integration)?.displayName ?? c.integration}</td>
+              <td>
+                <StatusBadge status={c.status} />
+                {c.statusReason !== null && <span className="muted"> {c.statusReason}</span>}
+              </td>
+              <td>
+                <Time iso={c.updatedAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {connections.data?.items.map((c) => (
-              <tr key={c.id}>
-                <td>
-                  <Link to="/orgs/$orgId/connections/$connectionId" params={{ orgId, connectionId: c.id }}>
-                    {c.name}
-                  </Link>
-                </td>
-                <td>{byKey.get(c.integration)?.displayName ?? c.integration}</td>
-                <td>
-                  <StatusBadge status={c.status} />
-                  {c.statusReason !== null && <span className="muted"> {c.statusReason}</span>}
-                </td>
-                <td>
-                  <Time iso={c.updatedAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
 
       <section aria-labelledby="catalog-title" className="section">

@@ -11,6 +11,7 @@ import { EmptyState } from '../ui/empty.tsx';
 import { TextArea, TextField } from '../ui/field.tsx';
 import { Loading } from '../ui/loading.tsx';
 import { PageHeader } from '../ui/page.tsx';
+import { Table } from '../ui/table.tsx';
 import { Time } from '../ui/time.tsx';
 
 export function ProfilesPage() {
@@ -37,40 +38,30 @@ export function ProfilesPage() {
           snapshot.
         </EmptyState>
       ) : (
-        <table className="table">
-          <caption className="visually-hidden">Sandbox profiles</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Latest published</th>
-              <th scope="col">Updated</th>
+        <Table caption="Sandbox profiles" columns={['Name', 'Latest published', 'Updated']}>
+          {profiles.data?.items.map((p) => (
+            <tr key={p.id}>
+              <td>
+                <Link to="/orgs/$orgId/profiles/$profileId" params={{ orgId, profileId: p.id }}>
+                  {p.name}
+                </Link>
+                {p.description !== '' && <div className="muted small">{p.description}</div>}
+              </td>
+              <td>
+                {p.latestPublished === null ? (
+                  <StatusBadge status="draft" label="draft only" />
+                ) : (
+                  <>
+                    v{p.latestPublished.number} · <Time iso={p.latestPublished.publishedAt} />
+                  </>
+                )}
+              </td>
+              <td>
+                <Time iso={p.updatedAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {profiles.data?.items.map((p) => (
-              <tr key={p.id}>
-                <td>
-                  <Link to="/orgs/$orgId/profiles/$profileId" params={{ orgId, profileId: p.id }}>
-                    {p.name}
-                  </Link>
-                  {p.description !== '' && <div className="muted small">{p.description}</div>}
-                </td>
-                <td>
-                  {p.latestPublished === null ? (
-                    <StatusBadge status="draft" label="draft only" />
-                  ) : (
-                    <>
-                      v{p.latestPublished.number} · <Time iso={p.latestPublished.publishedAt} />
-                    </>
-                  )}
-                </td>
-                <td>
-                  <Time iso={p.updatedAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       <CreateProfileDialog open={creating} onClose={() => setCreating(false)} />
     </>

@@ -8,6 +8,7 @@ import { StatusBadge } from '../ui/badge.tsx';
 import { Button } from '../ui/button.tsx';
 import { EmptyState } from '../ui/empty.tsx';
 import { Loading } from '../ui/loading.tsx';
+import { Table } from '../ui/table.tsx';
 import { Time } from '../ui/time.tsx';
 import { SnapshotLog } from './snapshot-log.tsx';
 
@@ -50,39 +51,28 @@ export function SnapshotsTab({
     );
   return (
     <div className="stack">
-      <table className="table">
-        <caption className="visually-hidden">Snapshots</caption>
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
+      <Table caption="Snapshots" columns={['Version', 'Kind', 'Status', 'Created']}>
+        {mine.map((s) => (
+          <tr
+            key={s.id}
+            aria-selected={s.id === selected?.id}
+            className={s.id === selected?.id ? 'selected' : undefined}
+          >
+            <td>
+              <button type="button" className="link" onClick={() => setSelectedId(s.id)}>
+                v{numbers.get(s.profileVersionId)}
+              </button>
+            </td>
+            <td>{s.kind === 'setup_test' ? 'setup test' : 'snapshot'}</td>
+            <td>
+              <StatusBadge status={s.status} />
+            </td>
+            <td>
+              <Time iso={s.createdAt} />
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {mine.map((s) => (
-            <tr
-              key={s.id}
-              aria-selected={s.id === selected?.id}
-              className={s.id === selected?.id ? 'selected' : undefined}
-            >
-              <td>
-                <button type="button" className="link" onClick={() => setSelectedId(s.id)}>
-                  v{numbers.get(s.profileVersionId)}
-                </button>
-              </td>
-              <td>{s.kind === 'setup_test' ? 'setup test' : 'snapshot'}</td>
-              <td>
-                <StatusBadge status={s.status} />
-              </td>
-              <td>
-                <Time iso={s.createdAt} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
       {selected !== undefined && (
         <div>
           <SnapshotLog

@@ -11,6 +11,7 @@ import { EmptyState } from '../ui/empty.tsx';
 import { SelectField, TextArea, TextField } from '../ui/field.tsx';
 import { Loading } from '../ui/loading.tsx';
 import { SecretOnce } from '../ui/secret-once.tsx';
+import { Table } from '../ui/table.tsx';
 import { Time } from '../ui/time.tsx';
 
 /** Triggers that start headless sessions of this profile, and a form for a new one. */
@@ -39,52 +40,40 @@ export function TriggersTab({ profileId }: { profileId: string }) {
           {manage ? ' Create one below.' : ''}
         </EmptyState>
       ) : (
-        <table className="table">
-          <caption className="visually-hidden">Triggers of this profile</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              <th scope="col">When</th>
-              <th scope="col">Last fired</th>
-              <th scope="col">Enabled</th>
+        <Table caption="Triggers of this profile" columns={['Name', 'Kind', 'When', 'Last fired', 'Enabled']}>
+          {triggers.data?.items.map((t) => (
+            <tr key={t.id}>
+              <td>{t.name}</td>
+              <td>{t.kind}</td>
+              <td className="small">
+                {t.kind === 'schedule'
+                  ? `${String(t.config.cron)} (${String(t.config.timezone)})`
+                  : t.kind === 'webhook'
+                    ? (t.webhookUrl ?? '')
+                    : `channel ${String(t.config.channel)}`}
+              </td>
+              <td>
+                <Time iso={t.lastFiredAt} />
+              </td>
+              <td>
+                {manage ? (
+                  <label className="checkbox">
+                    <input
+                      type="checkbox"
+                      checked={t.enabled}
+                      disabled={toggle.isPending}
+                      onChange={() => toggle.mutate({ id: t.id, enabled: !t.enabled })}
+                    />{' '}
+                    <span className="visually-hidden">Enable {t.name}</span>
+                    {t.enabled ? 'on' : 'off'}
+                  </label>
+                ) : (
+                  <StatusBadge status={t.enabled ? 'active' : 'stopped'} label={t.enabled ? 'on' : 'off'} />
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {triggers.data?.items.map((t) => (
-              <tr key={t.id}>
-                <td>{t.name}</td>
-                <td>{t.kind}</td>
-                <td className="small">
-                  {t.kind === 'schedule'
-                    ? `${String(t.config.cron)} (${String(t.config.timezone)})`
-                    : t.kind === 'webhook'
-                      ? (t.webhookUrl ?? '')
-                      : `channel ${String(t.config.channel)}`}
-                </td>
-                <td>
-                  <Time iso={t.lastFiredAt} />
-                </td>
-                <td>
-                  {manage ? (
-                    <label className="checkbox">
-                      <input
-                        type="checkbox"
-                        checked={t.enabled}
-                        disabled={toggle.isPending}
-                        onChange={() => toggle.mutate({ id: t.id, enabled: !t.enabled })}
-                      />{' '}
-                      <span className="visually-hidden">Enable {t.name}</span>
-                      {t.enabled ? 'on' : 'off'}
-                    </label>
-                  ) : (
-                    <StatusBadge status={t.enabled ? 'active' : 'stopped'} label={t.enabled ? 'on' : 'off'} />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       {manage && <NewTrigger profileId={profileId} />}
     </div>

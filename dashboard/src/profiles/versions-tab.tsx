@@ -71,12 +71,18 @@ export function VersionsTab({
             readOnly
           />
         )}
-        <h3>Changes from {previous === null ? 'nothing' : `v${previous.number}`}</h3>
-        <DiffView
-          diff={diffVersions(previous, selected, names)}
-          beforeLabel={previous === null ? 'before' : `v${previous.number}`}
-          afterLabel={`v${selected.number}`}
-        />
+        {previous === null ? (
+          <p className="muted">The first published version of this profile.</p>
+        ) : (
+          <>
+            <h3>Changes from v{previous.number}</h3>
+            <DiffView
+              diff={diffVersions(previous, selected, names)}
+              beforeLabel={`v${previous.number}`}
+              afterLabel={`v${selected.number}`}
+            />
+          </>
+        )}
       </section>
     </div>
   );

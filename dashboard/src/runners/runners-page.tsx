@@ -11,6 +11,7 @@ import { TextField } from '../ui/field.tsx';
 import { Loading } from '../ui/loading.tsx';
 import { PageHeader } from '../ui/page.tsx';
 import { SecretOnce } from '../ui/secret-once.tsx';
+import { Table } from '../ui/table.tsx';
 import { Time } from '../ui/time.tsx';
 
 // Runners (machines that run Docker sandboxes for this org): their health and
@@ -22,6 +23,11 @@ export function RunnersPage() {
   const runners = useQuery({
     queryKey: ['runners', orgId],
     queryFn: () => api.runners(orgId),
+    refetchInterval: 10_000,
+  });
+  const quota = useQuery({
+    queryKey: ['quota', orgId],
+    queryFn: () => api.quota(orgId),
     refetchInterval: 10_000,
   });
   const [name, setName] = useState('');
@@ -52,9 +58,21 @@ export function RunnersPage() {
         Machines that run this organization's Docker sandboxes. Each holds a connection to Airlock and reports
         its health; sessions go to a healthy runner with free capacity.
       </PageHeader>
-      <p className="quota">
-        <strong>{used}</strong> of <strong>{capacity}</strong> sandbox slots in use on healthy runners
-      </p>
+      <section className="quota" aria-label="Quota">
+        <p>
+          <strong>{used}</strong> of <strong>{capacity}</strong> sandbox slots in use on healthy runners
+        </p>
+        {quota.data !== undefined && (
+          <p>
+            <strong>{quota.data.activeSessions}</strong> of{' '}
+            <strong>{quota.data.maxConcurrentSessions}</strong> concurrent sessions allowed for this
+            organization · at most {quota.data.sessionStartsPerMinute} starts a minute · sessions stop after{' '}
+            {Math.round(quota.data.idleTimeoutSeconds / 60)} idle minutes or{' '}
+            {Math.round(quota.data.sessionTtlSeconds / 3600)} hours
+          </p>
+        )}
+        <ProblemAlert error={quota.error} />
+      </section>
       <ProblemAlert error={runners.error ?? revoke.error} />
       {runners.isPending ? (
         <Loading what="runners" />
@@ -65,57 +83,54 @@ export function RunnersPage() {
             : 'An owner or admin registers runners.'}
         </EmptyState>
       ) : (
-        <table className="table">
-          <caption className="visually-hidden">Runners</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Health</th>
-              <th scope="col">Sandboxes</th>
-              <th scope="col">Provider</th>
-              <th scope="col">Version</th>
-              <th scope="col">Last heartbeat</th>
-              {can('runners.manage') && <th scope="col">Actions</th>}
+        <Table
+          caption="Runners"
+          columns={[
+            'Name',
+            'Health',
+            'Sandboxes',
+            'Provider',
+            'Version',
+            'Last heartbeat',
+            can('runners.manage') && 'Actions',
+          ]}
+        >
+          {items.map((r) => (
+            <tr key={r.id}>
+              <td>{r.name}</td>
+              <td>
+                <StatusBadge status={r.status === 'online' && !r.healthy ? 'unhealthy' : r.status} />
+              </td>
+              <td>
+                <meter
+                  min={0}
+                  max={r.capacity}
+                  value={r.activeSandboxes}
+                  aria-label={`${r.name} sandboxes in use`}
+                />{' '}
+                {r.activeSandboxes} / {r.capacity}
+              </td>
+              <td>{r.provider}</td>
+              <td>{r.version ?? <span className="muted">—</span>}</td>
+              <td>
+                <Time iso={r.lastHeartbeatAt} />
+              </td>
+              {can('runners.manage') && (
+                <td>
+                  {r.revokedAt === null && (
+                    <Button
+                      variant="danger"
+                      busy={revoke.isPending && revoke.variables === r.id}
+                      onClick={() => revoke.mutate(r.id)}
+                    >
+                      Revoke
+                    </Button>
+                  )}
+                </td>
+              )}
             </tr>
-          </thead>
-          <tbody>
-            {items.map((r) => (
-              <tr key={r.id}>
-                <td>{r.name}</td>
-                <td>
-                  <StatusBadge status={r.status === 'online' && !r.healthy ? 'unhealthy' : r.status} />
-                </td>
-                <td>
-                  <meter
-                    min={0}
-                    max={r.capacity}
-                    value={r.activeSandboxes}
-                    aria-label={`${r.name} sandboxes in use`}
-                  />{' '}
-                  {r.activeSandboxes} / {r.capacity}
-                </td>
-                <td>{r.provider}</td>
-                <td>{r.version ?? <span className="muted">—</span>}</td>
-                <td>
-                  <Time iso={r.lastHeartbeatAt} />
-                </td>
-                {can('runners.manage') && (
-                  <td>
-                    {r.revokedAt === null && (
-                      <Button
-                        variant="danger"
-                        busy={revoke.isPending && revoke.variables === r.id}
-                        onClick={() => revoke.mutate(r.id)}
-                      >
-                        Revoke
-                      </Button>
-                    )}
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       {can('runners.manage') && (
         <section className="section narrow" aria-labelledby="register-runner">

@@ -11,6 +11,7 @@ import { EmptyState } from '../ui/empty.tsx';
 import { SelectField } from '../ui/field.tsx';
 import { Loading } from '../ui/loading.tsx';
 import { PageHeader } from '../ui/page.tsx';
+import { Table } from '../ui/table.tsx';
 import { Time } from '../ui/time.tsx';
 import { StartSessionButton } from './start-session.tsx';
 
@@ -100,37 +101,25 @@ export function SessionsPage() {
             : 'Try another status filter.'}
         </EmptyState>
       ) : (
-        <table className="table">
-          <caption className="visually-hidden">Sessions</caption>
-          <thead>
-            <tr>
-              <th scope="col">Session</th>
-              <th scope="col">Profile</th>
-              <th scope="col">Status</th>
-              <th scope="col">Mode</th>
-              <th scope="col">Started</th>
+        <Table caption="Sessions" columns={['Session', 'Profile', 'Status', 'Mode', 'Started']}>
+          {rows.map((s) => (
+            <tr key={s.id}>
+              <td>
+                <Link to="/orgs/$orgId/sessions/$sessionId" params={{ orgId, sessionId: s.id }}>
+                  <code>{s.id}</code>
+                </Link>
+              </td>
+              <td>{names.get(s.profileId) ?? s.profileId}</td>
+              <td>
+                <StatusBadge status={s.status} />
+              </td>
+              <td>{s.triggerId === null ? s.mode : `${s.mode} (trigger)`}</td>
+              <td>
+                <Time iso={s.createdAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <Link to="/orgs/$orgId/sessions/$sessionId" params={{ orgId, sessionId: s.id }}>
-                    <code>{s.id}</code>
-                  </Link>
-                </td>
-                <td>{names.get(s.profileId) ?? s.profileId}</td>
-                <td>
-                  <StatusBadge status={s.status} />
-                </td>
-                <td>{s.triggerId === null ? s.mode : `${s.mode} (trigger)`}</td>
-                <td>
-                  <Time iso={s.createdAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       {sessions.hasNextPage && (
         <Button busy={sessions.isFetchingNextPage} onClick={() => void sessions.fetchNextPage()}>

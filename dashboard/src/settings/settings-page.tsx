@@ -9,6 +9,7 @@ import { SelectField, TextField } from '../ui/field.tsx';
 import { Loading } from '../ui/loading.tsx';
 import { PageHeader } from '../ui/page.tsx';
 import { SecretOnce } from '../ui/secret-once.tsx';
+import { Table } from '../ui/table.tsx';
 import { Time } from '../ui/time.tsx';
 
 // The org's people and the caller's API tokens.
@@ -45,63 +46,52 @@ function Members() {
       {members.isPending ? (
         <Loading what="members" />
       ) : (
-        <table className="table">
-          <caption className="visually-hidden">Members</caption>
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Joined</th>
-              {can('members.manage') && <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {members.data?.items.map((m) => (
-              <tr key={m.id}>
+        <Table caption="Members" columns={['Email', 'Role', 'Joined', can('members.manage') && 'Actions']}>
+          {members.data?.items.map((m) => (
+            <tr key={m.id}>
+              <td>
+                {m.email}
+                {m.userId === me.user.id && <span className="muted"> (you)</span>}
+              </td>
+              <td>
+                {can('members.manage') && m.userId !== me.user.id ? (
+                  <label>
+                    <span className="visually-hidden">Role of {m.email}</span>
+                    <select
+                      value={m.role}
+                      disabled={setRole.isPending}
+                      onChange={(e) => setRole.mutate({ id: m.id, next: e.target.value as Role })}
+                    >
+                      {ROLES.filter((r) => r === m.role || canAssignRole(role, m.role, r)).map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                ) : (
+                  m.role
+                )}
+              </td>
+              <td>
+                <Time iso={m.createdAt} />
+              </td>
+              {can('members.manage') && (
                 <td>
-                  {m.email}
-                  {m.userId === me.user.id && <span className="muted"> (you)</span>}
-                </td>
-                <td>
-                  {can('members.manage') && m.userId !== me.user.id ? (
-                    <label>
-                      <span className="visually-hidden">Role of {m.email}</span>
-                      <select
-                        value={m.role}
-                        disabled={setRole.isPending}
-                        onChange={(e) => setRole.mutate({ id: m.id, next: e.target.value as Role })}
-                      >
-                        {ROLES.filter((r) => r === m.role || canAssignRole(role, m.role, r)).map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                    </label>
-                  ) : (
-                    m.role
+                  {m.userId !== me.user.id && canAssignRole(role, m.role, undefined) && (
+                    <Button
+                      variant="ghost"
+                      busy={remove.isPending && remove.variables === m.id}
+                      onClick={() => remove.mutate(m.id)}
+                    >
+                      Remove
+                    </Button>
                   )}
                 </td>
-                <td>
-                  <Time iso={m.createdAt} />
-                </td>
-                {can('members.manage') && (
-                  <td>
-                    {m.userId !== me.user.id && canAssignRole(role, m.role, undefined) && (
-                      <Button
-                        variant="ghost"
-                        busy={remove.isPending && remove.variables === m.id}
-                        onClick={() => remove.mutate(m.id)}
-                      >
-                        Remove
-                      </Button>
-                    )}
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );
@@ -222,41 +212,29 @@ function Tokens() {
       </form>
       <ProblemAlert error={create.error ?? revoke.error ?? tokens.error} />
       {live.length > 0 && (
-        <table className="table">
-          <caption className="visually-hidden">API tokens</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Token</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Actions</th>
+        <Table caption="API tokens" columns={['Name', 'Token', 'Last used', 'Expires', 'Actions']}>
+          {live.map((t) => (
+            <tr key={t.id}>
+              <td>{t.name}</td>
+              <td>
+                <code>{t.displayPrefix}…</code>
+              </td>
+              <td>
+                <Time iso={t.lastUsedAt} />
+              </td>
+              <td>{t.expiresAt === null ? 'never' : <Time iso={t.expiresAt} />}</td>
+              <td>
+                <Button
+                  variant="ghost"
+                  busy={revoke.isPending && revoke.variables === t.id}
+                  onClick={() => revoke.mutate(t.id)}
+                >
+                  Revoke
+                </Button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {live.map((t) => (
-              <tr key={t.id}>
-                <td>{t.name}</td>
-                <td>
-                  <code>{t.displayPrefix}…</code>
-                </td>
-                <td>
-                  <Time iso={t.lastUsedAt} />
-                </td>
-                <td>{t.expiresAt === null ? 'never' : <Time iso={t.expiresAt} />}</td>
-                <td>
-                  <Button
-                    variant="ghost"
-                    busy={revoke.isPending && revoke.variables === t.id}
-                    onClick={() => revoke.mutate(t.id)}
-                  >
-                    Revoke
-                  </Button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </section>
   );

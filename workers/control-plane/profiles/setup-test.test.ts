@@ -52,6 +52,12 @@ describe('setup-script tests', () => {
     const reply = await h.call<Snapshot>('POST', path(w.draftVersionId), { cookie: w.people.member.cookie });
     expect(reply.status, reply.text).toBe(201);
     expect(reply.json).toMatchObject({ kind: 'setup_test', profileVersionId: w.draftVersionId });
+    const again = await h.call<{ detail: string; snapshotId: string }>('POST', path(w.draftVersionId), {
+      cookie: w.people.member.cookie,
+    });
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ snapshotId: reply.json.id });
+    expect(again.json.detail).toContain('still');
     const logs = await h.call<{ lines: unknown[]; nextAfter: number }>(
       'GET',
       `/orgs/${w.orgId}/snapshots/${reply.json.id}/logs`,

@@ -1,12 +1,8 @@
 import { PathId, Snapshot } from '@airlock/schema/api';
-import { snapshots } from '@airlock/schema/db';
-import { newId } from '@airlock/schema/ids';
-import { and, desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { ProblemError } from '../../lib/problem.ts';
-import { recordAudit } from '../audit/record.ts';
 import { createRoute, defineRoute, json } from '../route.ts';
-import { snapshotOut, startSnapshotBuild } from '../snapshots/service.ts';
+import { requestSnapshot, snapshotOut, startSnapshotBuild } from '../snapshots/service.ts';
 import { findVersion } from './service.ts';
 
 // "Test setup script": the draft's script run once in a temporary sandbox by
@@ -45,51 +41,15 @@ export const setupTestRoutes = [
           'conflict',
           'The draft has no setup script to test; write one and save it first.',
         );
-      const [running] = await db
-        .select({ id: snapshots.id, status: snapshots.status })
-        .from(snapshots)
-        .where(
-          and(
-            eq(snapshots.profileVersionId, version.id),
-            eq(snapshots.kind, 'setup_test'),
-            inArray(snapshots.status, ['pending', 'building']),
-          ),
-        )
-        .orderBy(desc(snapshots.createdAt))
-        .limit(1);
-      if (running !== undefined)
-        throw new ProblemError('conflict', `Setup test ${running.id} is still ${running.status}.`, {
-          extensions: { snapshotId: running.id },
-        });
-      const now = scope.now();
-      const principal = c.get('principal');
-      const row = await db.transaction(async (tx) => {
-        const [created] = await tx
-          .insert(snapshots)
-          .values({
-            id: newId('snapshot', now.getTime()),
-            orgId: member.orgId,
-            profileVersionId: version.id,
-            kind: 'setup_test',
-            provider: version.sandboxProvider,
-            createdBy: principal.userId,
-            createdAt: now,
-          })
-          .returning();
-        await recordAudit(
-          tx,
-          {
-            orgId: member.orgId,
-            action: 'profile.setup_tested',
-            principal,
-            targetId: created?.id,
-            detail: { profileId, versionId: version.id },
-          },
-          now,
-        );
-        return created;
+      const row = await requestSnapshot(db, {
+        orgId: member.orgId,
+        version,
+        kind: 'setup_test',
+        principal: c.get('principal'),
+        action: 'profile.setup_tested',
+        detail: { profileId, versionId: version.id },
+        now: scope.now(),
       });
-      if (row === undefined) throw new Error('setup test insert returned nothing');
       return c.json(snapshotOut(await startSnapshotBuild(c.env, scope, row)), 201);
     },
   }),
