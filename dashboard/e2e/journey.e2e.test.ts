@@ -269,7 +269,13 @@ describe('the dashboard, end to end in Chromium', () => {
     await browser.shot('15-sessions');
     await nav.getByRole('link', { name: 'Runners' }).click();
     await page.getByRole('heading', { level: 1, name: 'Runners' }).waitFor();
-    await page.getByText(/sandbox slots in use/).waitFor();
+    await page.getByText(/concurrent sessions allowed for this organization/).waitFor();
+    // `./dev start` runs a local runner once the runner has landed; either way the page says so.
+    await page
+      .getByRole('table', { name: 'Runners' })
+      .or(page.getByRole('heading', { name: 'No runners registered' }))
+      .waitFor();
+    await expectAccessiblePage();
     await browser.shot('16-runners');
     await nav.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('cell', { name: `${dev.email} (you)` }).waitFor();

@@ -138,7 +138,7 @@ export function RunnersPage() {
           {created !== null && (
             <SecretOnce label={`Runner token for ${created.runner.name}`} value={created.token} />
           )}
-          <form onSubmit={onSubmit} className="row">
+          <form onSubmit={onSubmit} className="row end">
             <TextField label="Name" required value={name} onChange={(e) => setName(e.target.value)} />
             <Button type="submit" variant="primary" busy={register.isPending}>
               Register

@@ -123,7 +123,7 @@ function Invites() {
     <section className="section" aria-labelledby="invites-title">
       <h2 id="invites-title">Invites</h2>
       <p className="muted">An invited address joins when it next logs in with an emailed code.</p>
-      <form className="row" onSubmit={onSubmit} aria-label="Invite someone">
+      <form className="row end" onSubmit={onSubmit} aria-label="Invite someone">
         <TextField
           label="Email"
           type="email"
@@ -198,7 +198,7 @@ function Tokens() {
       {created !== null && (
         <SecretOnce label={`API token "${created.apiToken.name}"`} value={created.token} />
       )}
-      <form className="row" onSubmit={onSubmit} aria-label="Create an API token">
+      <form className="row end" onSubmit={onSubmit} aria-label="Create an API token">
         <TextField label="Token name" required value={name} onChange={(e) => setName(e.target.value)} />
         <SelectField label="Expires" value={days} onChange={(e) => setDays(e.target.value)}>
           <option value="30">in 30 days</option>
