@@ -96,3 +96,8 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return 'Something went wrong.';
 }
+
+/** The API's message for one field of a 422 (`name`, `config.cron`), if it named that field. */
+export function fieldError(error: unknown, path: string): string | undefined {
+  return error instanceof ApiError ? error.fieldErrors.find((e) => e.path === path)?.message : undefined;
+}

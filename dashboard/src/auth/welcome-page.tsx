@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
-import { ApiError } from '../api/client.ts';
+import { ApiError, fieldError } from '../api/client.ts';
 import { api } from '../api/endpoints.ts';
 import { meQuery } from '../api/session.ts';
 import { ProblemAlert } from '../ui/alert.tsx';
@@ -23,10 +23,7 @@ export function WelcomePage() {
       await navigate({ to: '/orgs/$orgId', params: { orgId: org.id } });
     },
   });
-  const fieldError = (path: string) =>
-    create.error instanceof ApiError
-      ? create.error.fieldErrors.find((e) => e.path === path)?.message
-      : undefined;
+  const errorAt = (path: string) => fieldError(create.error, path);
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate();
@@ -42,7 +39,7 @@ export function WelcomePage() {
           label="Name"
           required
           value={name}
-          error={fieldError('name')}
+          error={errorAt('name')}
           onChange={(e) => {
             setName(e.target.value);
             setSlug(
@@ -58,7 +55,7 @@ export function WelcomePage() {
           label="Slug"
           required
           value={slug}
-          error={fieldError('slug')}
+          error={errorAt('slug')}
           onChange={(e) => setSlug(e.target.value)}
           help="Lowercase letters, digits and dashes."
         />

@@ -1,7 +1,7 @@
 import type { CreatedTrigger, CreateTrigger } from '@airlock/schema/api';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { ApiError } from '../api/client.ts';
+import { ApiError, fieldError } from '../api/client.ts';
 import { api } from '../api/endpoints.ts';
 import { useOrg } from '../api/session.ts';
 import { ProblemAlert } from '../ui/alert.tsx';
@@ -117,10 +117,7 @@ function NewTrigger({ profileId }: { profileId: string }) {
       await queryClient.invalidateQueries({ queryKey: ['triggers', orgId, profileId] });
     },
   });
-  const fieldError = (path: string) =>
-    create.error instanceof ApiError
-      ? create.error.fieldErrors.find((e) => e.path === path)?.message
-      : undefined;
+  const errorAt = (path: string) => fieldError(create.error, path);
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate();
@@ -149,7 +146,7 @@ function NewTrigger({ profileId }: { profileId: string }) {
           label="Name"
           required
           value={name}
-          error={fieldError('name')}
+          error={errorAt('name')}
           onChange={(e) => setName(e.target.value)}
         />
         {kind === 'schedule' ? (
@@ -157,14 +154,14 @@ function NewTrigger({ profileId }: { profileId: string }) {
             <TextField
               label="Cron"
               value={cron}
-              error={fieldError('config.cron')}
+              error={errorAt('config.cron')}
               help="minute hour day month weekday"
               onChange={(e) => setCron(e.target.value)}
             />
             <TextField
               label="Time zone"
               value={timezone}
-              error={fieldError('config.timezone')}
+              error={errorAt('config.timezone')}
               onChange={(e) => setTimezone(e.target.value)}
             />
           </div>
@@ -181,7 +178,7 @@ function NewTrigger({ profileId }: { profileId: string }) {
             <TextField
               label="Events"
               value={events}
-              error={fieldError('config.events')}
+              error={errorAt('config.events')}
               help="Comma-separated, e.g. issues.opened, pull_request"
               onChange={(e) => setEvents(e.target.value)}
             />
@@ -192,7 +189,7 @@ function NewTrigger({ profileId }: { profileId: string }) {
           rows={3}
           required
           value={prompt}
-          error={fieldError('config.promptTemplate')}
+          error={errorAt('config.promptTemplate')}
           onChange={(e) => setPrompt(e.target.value)}
         />
         {(create.error instanceof ApiError ? create.error.fieldErrors.length === 0 : true) && (
