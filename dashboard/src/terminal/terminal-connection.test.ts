@@ -18,6 +18,8 @@ interface Gateway {
   readonly tokens: string[];
   /** Scrollback the gateway keeps (replayed on every attach). */
   scrollback: string;
+  viewers: number;
+  status: 'pending' | 'running';
   writer: boolean;
   mode: 'rw' | 'ro';
   close(): Promise<void>;
@@ -40,6 +42,8 @@ async function startGateway(): Promise<Gateway> {
     scrollback: '',
     writer: true,
     mode: 'rw',
+    viewers: 1,
+    status: 'running',
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of server.clients) client.terminate();
@@ -57,13 +61,13 @@ async function startGateway(): Promise<Gateway> {
       terminal: 'agent',
       viewerId: `v${gateway.sockets.length}`,
       mode: gateway.mode,
-      writer: gateway.writer && gateway.mode === 'rw',
-      status: 'running',
+      writer: gateway.writer && gateway.mode === 'rw' && gateway.status === 'running',
+      status: gateway.status,
       cols: 100,
       rows: 30,
       replay: replay.length,
       trimmed: 0,
-      viewers: 1,
+      viewers: gateway.viewers,
     });
     if (replay.length > 0) socket.send(replay);
     socket.on('message', (data, binary) => {
@@ -221,6 +225,7 @@ describe('the terminal connection', () => {
 
     gateway.mode = 'rw';
     gateway.writer = false;
+    gateway.viewers = 2; // someone else is typing
     const rw = connect(gateway);
     rw.connection.resize(90, 20);
     rw.connection.start();
@@ -232,6 +237,20 @@ describe('the terminal connection', () => {
     expect(gateway.control).toEqual([{ type: 'claim' }, { type: 'resize', cols: 90, rows: 20 }]);
     expect(gateway.input).toEqual([]);
     rw.connection.stop();
+  });
+
+  it('takes the keyboard by itself once the terminal runs, when it is the only viewer', async () => {
+    const gateway = await startGateway();
+    gateway.status = 'pending';
+    const { connection, last } = connect(gateway);
+    connection.start();
+    await until('live', () => last()?.kind === 'live');
+    expect(last()).toMatchObject({ status: 'pending', writer: false });
+    expect(gateway.control).toEqual([]);
+    gateway.sockets[0]?.send(JSON.stringify({ type: 'status', status: 'running' }));
+    await until('writer', () => last()?.kind === 'live' && (last() as { writer: boolean }).writer);
+    expect(gateway.control[0]).toEqual({ type: 'claim' });
+    connection.stop();
   });
 
   it('acknowledges output so the gateway keeps sending', async () => {

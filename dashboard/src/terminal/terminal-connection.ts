@@ -226,6 +226,7 @@ export class TerminalConnection {
           trimmed: message.trimmed,
         });
         if (message.writer && this.#size !== null) this.resize(this.#size.cols, this.#size.rows);
+        this.#claimIfAlone();
         this.#ping = setInterval(() => this.#control({ type: 'ping' }), this.#options.pingEveryMs ?? 25_000);
         return;
       case 'resync':
@@ -244,7 +245,10 @@ export class TerminalConnection {
         if (live !== null) this.#set({ ...live, cols: message.cols, rows: message.rows });
         return;
       case 'status':
-        if (live !== null) this.#set({ ...live, status: message.status });
+        if (live !== null) {
+          this.#set({ ...live, status: message.status });
+          this.#claimIfAlone();
+        }
         return;
       case 'exit':
         if (live !== null) this.#set({ ...live, status: 'exited' });
@@ -255,6 +259,17 @@ export class TerminalConnection {
       case 'pong':
         return;
     }
+  }
+
+  /**
+   * The gateway names a writer only once the terminal runs; a read-write
+   * viewer that is alone on a running terminal takes the keyboard itself
+   * (with others watching, taking over stays an explicit choice).
+   */
+  #claimIfAlone(): void {
+    const live = this.#state.kind === 'live' ? this.#state : null;
+    if (live !== null && live.mode === 'rw' && !live.writer && live.viewers <= 1 && live.status === 'running')
+      this.claim();
   }
 
   #onOutput(bytes: Uint8Array): void {
