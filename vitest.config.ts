@@ -8,5 +8,5 @@ trustTestCa();
 // One run covers every TypeScript suite: each package owns its project config
 // (plain Node, or workerd through @cloudflare/vitest-plugin).
 export default defineConfig({
-  test: { projects: ['*/vitest.config.ts'] },
+  test: { projects: ['*/vitest.config.ts', 'dashboard/e2e/vitest.config.ts'] },
 });

@@ -5,7 +5,8 @@ import { ROOT, STATE_DIR } from './paths.ts';
 import { run } from './process.ts';
 
 // The dashboard is built once and rebuilt only when its sources change
-// (a content hash of dashboard/ and schema/api/ in .airlock/).
+// (a content hash of dashboard/ and the schema it imports — schema/api/ and
+// what that re-exports from schema/plan/ and schema/pty/ — in .airlock/).
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -22,6 +23,8 @@ function sourceHash(): string {
   for (const file of [
     ...sourceFiles(join(ROOT, 'dashboard')),
     ...sourceFiles(join(ROOT, 'schema/api')),
+    ...sourceFiles(join(ROOT, 'schema/plan')),
+    ...sourceFiles(join(ROOT, 'schema/pty')),
   ].sort()) {
     hash.update(relative(ROOT, file)).update(readFileSync(file));
   }

@@ -16,7 +16,7 @@ export default defineProject({
     name: 'workers',
     include: ['**/*.test.ts'],
     exclude: ['**/node_modules/**'],
-    globalSetup: ['../local-dev/test-global-setup.ts'],
+    globalSetup: ['../local-dev/test-global-setup.ts', './control-plane/testing/standins-setup.ts'],
     testTimeout: 30_000,
   },
 });

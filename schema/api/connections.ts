@@ -47,6 +47,21 @@ export const UpdateConnection = z
 
 export const ConnectionList = z.object({ items: z.array(Connection) }).meta({ id: 'ConnectionList' });
 
+/** The outcome of calling the integration's probe endpoint with the stored credential. */
+export const ConnectionTestResult = z
+  .object({
+    ok: z.boolean(),
+    /** The upstream's HTTP status; null when it could not be reached. */
+    status: z.number().int().nullable(),
+    /** What was called, without credentials (`GET https://api.openai.com/v1/models`). */
+    request: z.string(),
+    /** Why it failed, or what succeeded; never contains the credential or the upstream's body. */
+    detail: z.string(),
+    durationMs: z.number().int(),
+  })
+  .meta({ id: 'ConnectionTestResult' });
+
 export type Connection = z.infer<typeof Connection>;
+export type ConnectionTestResult = z.infer<typeof ConnectionTestResult>;
 export type CreateConnection = z.input<typeof CreateConnection>;
 export type UpdateConnection = z.infer<typeof UpdateConnection>;

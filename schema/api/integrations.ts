@@ -49,6 +49,8 @@ export const Integration = z
     passthrough: z.array(z.string()),
     /** Environment variables the sandbox gets (values are placeholders or URLs). */
     env: z.array(z.string()),
+    /** Whether `POST …/connections/{id}/test` can check a connection of this integration. */
+    testable: z.boolean(),
   })
   .meta({ id: 'Integration' });
 
@@ -83,7 +85,12 @@ export function describeIntegration(def: IntegrationDefinition): Integration {
     })),
     passthrough: [...def.passthrough],
     env: Object.keys(def.env).sort(),
+    testable: def.probe !== undefined,
   } as Integration;
 }
 
 export const describeCatalog = (): Integration[] => CATALOG.map(describeIntegration);
+
+export { RUNTIME_MODEL_APIS } from '../plan/catalog.ts';
+/** The API's own field checks, so the dashboard's generated forms say exactly what the API would. */
+export { checkFields, type FieldIssue } from '../plan/fields.ts';

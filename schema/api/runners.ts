@@ -37,6 +37,18 @@ export const RunnerCredentials = z
 
 export const RunnerList = z.object({ items: z.array(Runner) }).meta({ id: 'RunnerList' });
 
+/** The org's session quota and what uses it now (sessions not yet stopped or failed). */
+export const Quota = z
+  .object({
+    maxConcurrentSessions: z.number().int(),
+    activeSessions: z.number().int(),
+    sessionStartsPerMinute: z.number().int(),
+    sessionTtlSeconds: z.number().int(),
+    idleTimeoutSeconds: z.number().int(),
+  })
+  .meta({ id: 'Quota' });
+
 export type Runner = z.infer<typeof Runner>;
+export type Quota = z.infer<typeof Quota>;
 export type CreateRunner = z.input<typeof CreateRunner>;
 export type RunnerCredentials = z.infer<typeof RunnerCredentials>;

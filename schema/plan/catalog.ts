@@ -86,6 +86,24 @@ export type EnvValue =
   /** The sandbox-visible host, e.g. GH_HOST for GitHub Enterprise. */
   | { readonly serviceHost: true; readonly onlyWithOverride?: boolean };
 
+/**
+ * A cheap authenticated call that proves a connection works (the dashboard's
+ * "Test connection"): sent as the sandbox's request would be brokered, through
+ * the connection's own route, with the credential the broker resolves.
+ */
+export interface Probe {
+  readonly method: 'GET' | 'POST';
+  /** Host the sandbox would call without an override (ignored for `service`/`required` overrides). */
+  readonly host?: string;
+  /** Path (and query) on that host. */
+  readonly path: string;
+  /** Path on an overridden service, after its base path (GitHub Enterprise serves the API under /api/v3). */
+  readonly servicePath?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Besides a 2xx, the JSON body's `ok` must be true (Slack answers 200 `{"ok":false}` to a bad token). */
+  readonly expectJsonOk?: boolean;
+}
+
 export interface IntegrationDefinition {
   readonly key: IntegrationKey;
   /** Integrations of one family are alternatives (GitHub via App or via PAT). */
@@ -108,6 +126,8 @@ export interface IntegrationDefinition {
   readonly env: Readonly<Record<string, EnvValue>>;
   /** git: how a repository's clone URL is formed from the service base URL. */
   readonly cloneUrl?: { readonly base: string };
+  /** How to test a connection; integrations without one cannot be tested. */
+  readonly probe?: Probe;
 }
 
 const BASE_URL: FieldSpec = {
@@ -230,6 +250,12 @@ export const CATALOG: readonly IntegrationDefinition[] = [
     passthrough: ['codeload.github.com', 'objects.githubusercontent.com'],
     env: GITHUB_ENV,
     cloneUrl: { base: 'https://github.com' },
+    probe: {
+      method: 'GET',
+      host: 'api.github.com',
+      path: '/installation/repositories?per_page=1',
+      servicePath: '/api/v3/installation/repositories?per_page=1',
+    },
   },
   {
     key: 'github_pat',
@@ -254,6 +280,7 @@ export const CATALOG: readonly IntegrationDefinition[] = [
     passthrough: ['codeload.github.com', 'objects.githubusercontent.com'],
     env: GITHUB_ENV,
     cloneUrl: { base: 'https://github.com' },
+    probe: { method: 'GET', host: 'api.github.com', path: '/user', servicePath: '/api/v3/user' },
   },
   {
     key: 'openai',
@@ -282,6 +309,7 @@ export const CATALOG: readonly IntegrationDefinition[] = [
     ],
     passthrough: [],
     env: { OPENAI_API_KEY: PLACEHOLDER },
+    probe: { method: 'GET', host: 'api.openai.com', path: '/v1/models' },
   },
   {
     key: 'anthropic',
@@ -310,6 +338,12 @@ export const CATALOG: readonly IntegrationDefinition[] = [
     ],
     passthrough: [],
     env: { ANTHROPIC_API_KEY: PLACEHOLDER },
+    probe: {
+      method: 'GET',
+      host: 'api.anthropic.com',
+      path: '/v1/models',
+      headers: { 'anthropic-version': '2023-06-01' },
+    },
   },
   {
     key: 'slack',
@@ -340,6 +374,7 @@ export const CATALOG: readonly IntegrationDefinition[] = [
     ],
     passthrough: [],
     env: { SLACK_BOT_TOKEN: PLACEHOLDER },
+    probe: { method: 'POST', host: 'slack.com', path: '/api/auth.test', expectJsonOk: true },
   },
   {
     key: 'jira',
@@ -374,6 +409,7 @@ export const CATALOG: readonly IntegrationDefinition[] = [
     ],
     passthrough: [],
     env: { JIRA_API_TOKEN: PLACEHOLDER, JIRA_BASE_URL: { serviceUrl: true } },
+    probe: { method: 'GET', path: '/rest/api/3/myself' },
   },
   {
     key: 'signoz',

@@ -45,6 +45,7 @@ const PARAMS: Record<string, (w: World, role: Role) => string> = {
 const DRAFT_ROUTES = new Set([
   key('patch', '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}'),
   key('post', '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/publish'),
+  key('post', '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/setup-tests'),
 ]);
 
 /** A valid body for every route that takes one. */

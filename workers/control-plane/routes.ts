@@ -1,9 +1,12 @@
 import { auditRoutes } from './audit/routes.ts';
 import { authRoutes } from './auth/routes.ts';
 import { connectionRoutes } from './connections/routes.ts';
+import { connectionTestRoutes } from './connections/test-connection.ts';
 import { integrationRoutes } from './integrations/routes.ts';
+import { quotaRoutes } from './orgs/quota.ts';
 import { orgRoutes } from './orgs/routes.ts';
 import { profileRoutes } from './profiles/routes.ts';
+import { setupTestRoutes } from './profiles/setup-test.ts';
 import type { ApiRoute } from './route.ts';
 import { runnerRoutes } from './runners/routes.ts';
 import { ptyTokenRoutes } from './sessions/pty-token.ts';
@@ -20,11 +23,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...integrationRoutes,
   ...orgRoutes,
   ...connectionRoutes,
+  ...connectionTestRoutes,
   ...profileRoutes,
+  ...setupTestRoutes,
   ...snapshotRoutes,
   ...sessionRoutes,
   ...ptyTokenRoutes,
   ...runnerRoutes,
+  ...quotaRoutes,
   ...triggerRoutes,
   ...auditRoutes,
 ];

@@ -255,7 +255,7 @@ export const connectionRoutes = [
   }),
 ];
 
-async function findConnection(
+export async function findConnection(
   db: ReturnType<import('../../lib/context.ts').RequestScope['db']>,
   orgId: string,
   id: string,

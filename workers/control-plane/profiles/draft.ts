@@ -2,13 +2,13 @@ import { PathId, ProfileVersion, PublishResult, Snapshot, UpdateDraft } from '@a
 import { profileVersions, snapshots } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { RuntimePlan } from '@airlock/schema/plan';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { ProblemError } from '../../lib/problem.ts';
 import { recordAudit } from '../audit/record.ts';
 import { guarded } from '../db-errors.ts';
 import { body, createRoute, defineRoute, json } from '../route.ts';
-import { snapshotOut, startSnapshotBuild } from '../snapshots/service.ts';
+import { requestSnapshot, snapshotOut, startSnapshotBuild } from '../snapshots/service.ts';
 import { validationProblem } from '../validation.ts';
 import { requireRuntimePlan } from './compile-plan.ts';
 import { draftChanges, findProfile, findVersion, versionErrors, versionOut } from './service.ts';
@@ -168,41 +168,15 @@ export const draftRoutes = [
           'conflict',
           'Only published versions have snapshots; publish the draft first.',
         );
-      const [latest] = await db
-        .select()
-        .from(snapshots)
-        .where(and(eq(snapshots.profileVersionId, version.id), eq(snapshots.kind, 'snapshot')))
-        .orderBy(desc(snapshots.createdAt))
-        .limit(1);
-      if (latest !== undefined && (latest.status === 'pending' || latest.status === 'building'))
-        throw new ProblemError('conflict', `Snapshot ${latest.id} is still ${latest.status}.`);
-      const now = scope.now();
-      const row = await db.transaction(async (tx) => {
-        const [created] = await tx
-          .insert(snapshots)
-          .values({
-            id: newId('snapshot', now.getTime()),
-            orgId: member.orgId,
-            profileVersionId: version.id,
-            provider: version.sandboxProvider,
-            createdBy: c.get('principal').userId,
-            createdAt: now,
-          })
-          .returning();
-        await recordAudit(
-          tx,
-          {
-            orgId: member.orgId,
-            action: 'snapshot.requested',
-            principal: c.get('principal'),
-            targetId: created?.id,
-            detail: { versionId: version.id },
-          },
-          now,
-        );
-        return created;
+      const row = await requestSnapshot(db, {
+        orgId: member.orgId,
+        version,
+        kind: 'snapshot',
+        principal: c.get('principal'),
+        action: 'snapshot.requested',
+        detail: { versionId: version.id },
+        now: scope.now(),
       });
-      if (row === undefined) throw new Error('snapshot insert returned nothing');
       return c.json(snapshotOut(await startSnapshotBuild(c.env, scope, row)), 201);
     },
   }),

@@ -26,7 +26,7 @@ const tags = ['sessions'];
 const SessionParams = OrgParams.extend({ sessionId: PathId });
 const ACTIVE = SESSION_STATUSES.filter((s) => s !== 'stopping' && s !== 'stopped' && s !== 'failed');
 
-async function findSession(db: Database, orgId: string, id: string) {
+export async function findSession(db: Database, orgId: string, id: string) {
   const [row] = await db
     .select()
     .from(sessions)

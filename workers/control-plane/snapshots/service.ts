@@ -1,10 +1,14 @@
 import type { Snapshot } from '@airlock/schema/api';
 import { snapshots } from '@airlock/schema/db';
-import { eq } from 'drizzle-orm';
+import { newId } from '@airlock/schema/ids';
+import { and, desc, eq } from 'drizzle-orm';
 import type { RequestScope } from '../../lib/context.ts';
+import type { Database } from '../../lib/db.ts';
 import type { Env } from '../../lib/env.ts';
 import { safeErrorMessage } from '../../lib/log.ts';
-import { iso } from '../env.ts';
+import { ProblemError } from '../../lib/problem.ts';
+import { recordAudit } from '../audit/record.ts';
+import { iso, type Principal } from '../env.ts';
 
 export type SnapshotRow = typeof snapshots.$inferSelect;
 
@@ -48,4 +52,63 @@ export async function startSnapshotBuild(
       .returning();
     return failed ?? row;
   }
+}
+
+/**
+ * A new pending snapshot (or setup test) of a version, audited as `action`
+ * in the same transaction; 409 while the previous one of that kind is still
+ * pending or building. The caller starts the build.
+ */
+export async function requestSnapshot(
+  db: Database,
+  input: {
+    readonly orgId: string;
+    readonly version: { readonly id: string; readonly sandboxProvider: SnapshotRow['provider'] };
+    readonly kind: SnapshotRow['kind'];
+    readonly principal: Principal;
+    readonly action: string;
+    readonly detail: Record<string, unknown>;
+    readonly now: Date;
+  },
+): Promise<SnapshotRow> {
+  const [latest] = await db
+    .select({ id: snapshots.id, status: snapshots.status })
+    .from(snapshots)
+    .where(and(eq(snapshots.profileVersionId, input.version.id), eq(snapshots.kind, input.kind)))
+    .orderBy(desc(snapshots.createdAt))
+    .limit(1);
+  if (latest !== undefined && (latest.status === 'pending' || latest.status === 'building'))
+    throw new ProblemError(
+      'conflict',
+      `${input.kind === 'setup_test' ? 'Setup test' : 'Snapshot'} ${latest.id} is still ${latest.status}.`,
+      { extensions: { snapshotId: latest.id } },
+    );
+  const row = await db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(snapshots)
+      .values({
+        id: newId('snapshot', input.now.getTime()),
+        orgId: input.orgId,
+        profileVersionId: input.version.id,
+        kind: input.kind,
+        provider: input.version.sandboxProvider,
+        createdBy: input.principal.userId,
+        createdAt: input.now,
+      })
+      .returning();
+    await recordAudit(
+      tx,
+      {
+        orgId: input.orgId,
+        action: input.action,
+        principal: input.principal,
+        targetId: created?.id,
+        detail: input.detail,
+      },
+      input.now,
+    );
+    return created;
+  });
+  if (row === undefined) throw new Error('snapshot insert returned nothing');
+  return row;
 }

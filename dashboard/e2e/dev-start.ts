@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../../local-dev/paths.ts';
+import { freePort } from '../../local-dev/services/ports.ts';
+
+// `./dev start` as a user runs it, on a free port with throwaway state, for
+// the browser to drive. Every process it starts carries a tag in its
+// environment so that stopping it leaves nothing behind, even re-parented.
+
+export interface DevStack {
+  readonly url: string;
+  readonly mailUrl: string;
+  readonly email: string;
+  /** Everything `./dev start` printed so far (for failure messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function processesTagged(tag: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`).includes(`AIRLOCK_TEST_E2E_TAG=${tag}`))
+        pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+export async function startDev(timeoutMs = 240_000): Promise<DevStack> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'airlock-e2e-'));
+  const port = await freePort();
+  const tag = randomUUID();
+  // The shared test stack of `./dev test` is not this one: it gets its own services.
+  const {
+    AIRLOCK_TEST_STACK: _shared,
+    AIRLOCK_DATABASE_URL: _db,
+    AIRLOCK_REDIS_URL: _redis,
+    ...env
+  } = process.env;
+  const child: ChildProcess = spawn('bash', [join(ROOT, 'dev'), 'start'], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      AIRLOCK_STATE_DIR: stateDir,
+      AIRLOCK_PORT: String(port),
+      AIRLOCK_TEST_E2E_TAG: tag,
+      DEV_QUIET: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      child.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+    }
+    for (const pid of processesTagged(tag)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (!output.includes('Airlock is running')) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`./dev start exited early:\n${output}`);
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`./dev start did not come up in ${timeoutMs / 1000} s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const mailUrl = /listed at (http:\/\/127\.0\.0\.1:\d+)\/messages/.exec(output)?.[1];
+  const email = /Log in as (\S+) /.exec(output)?.[1];
+  if (mailUrl === undefined || email === undefined) {
+    await stop();
+    throw new Error(`./dev start did not print the mail sink or the login address:\n${output}`);
+  }
+  return { url: `http://127.0.0.1:${port}`, mailUrl, email, output: () => output, stop };
+}
+
+interface MailMessage {
+  readonly to: readonly string[];
+  readonly text: string;
+  readonly receivedAt: string;
+}
+
+/** The newest login code mailed to `email` after `since` (ms), read from the mail sink. */
+export async function loginCode(
+  mailUrl: string,
+  email: string,
+  since: number,
+  timeoutMs = 20_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const messages = (await (await fetch(`${mailUrl}/messages`)).json()) as MailMessage[];
+    const mine = messages.filter((m) => m.to.includes(email) && Date.parse(m.receivedAt) >= since).at(-1);
+    const code = mine === undefined ? undefined : /\b(\d{4,10})\b/.exec(mine.text)?.[1];
+    if (code !== undefined) return code;
+    if (Date.now() > deadline)
+      throw new Error(`no login code for ${email} reached the mail sink in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
