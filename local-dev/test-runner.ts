@@ -75,6 +75,11 @@ async function staticChecks(): Promise<SuiteResult[]> {
     results.push(await check(`typecheck ${project}`, join(BIN, 'tsc'), ['-p', project]));
   results.push(await check('lint + format (biome)', join(BIN, 'biome'), ['check', '.']));
   results.push(
+    await check('no registry or mirror host names in the tree', process.execPath, [
+      join(ROOT, 'local-dev/checks/registry-hosts.ts'),
+    ]),
+  );
+  results.push(
     await check('worker bundles (wrangler deploy --dry-run)', join(BIN, 'wrangler'), [
       'deploy',
       '--dry-run',

@@ -138,7 +138,7 @@ describe('the dashboard, end to end in Chromium', () => {
     await page.getByLabel('Model provider connection').selectOption({ label: 'OpenAI' });
     await page.getByRole('textbox', { name: 'Setup script' }).click();
     await page.keyboard.type('echo "preparing the workspace"\n');
-    await page.getByLabel('Egress allowlist').fill('registry.npmjs.org');
+    await page.getByLabel('Egress allowlist').fill('packages.example.com');
     await page.getByRole('button', { name: 'Save draft' }).click();
     await page.getByText('Draft saved.').waitFor();
     await page.getByRole('button', { name: 'Test setup script' }).click();

@@ -75,7 +75,7 @@ const inputArb = fc
             : (['claude-code', 'opencode'] as const)),
         ),
         connectors: fc.subarray(others),
-        allow: fc.subarray(['registry.npmjs.org', '*.pythonhosted.org', 'c.example', '*.example']),
+        allow: fc.subarray(['packages.example.com', '*.cdn.example.net', 'c.example', '*.example']),
         repos: fc.subarray(['acme/web', 'acme/api', 'other/tool']),
       })
       .map(({ runtime, connectors, allow, repos }) => {

@@ -60,7 +60,7 @@ const version = (over: Partial<PlanVersion> = {}): PlanVersion => ({
   gitConnectionId: ids.github,
   repositories: [{ repository: 'acme/web' }, { repository: 'acme/api', ref: 'main', path: 'backend' }],
   connectorBindings: [{ connectionId: ids.jira }],
-  egressAllowlist: ['registry.npmjs.org', '*.pythonhosted.org'],
+  egressAllowlist: ['packages.example.com', '*.cdn.example.net'],
   ...over,
 });
 
@@ -106,10 +106,10 @@ describe('compileRuntimePlan', () => {
     });
     expect(plan.env.GH_HOST).toBeUndefined();
     expect(plan.passthrough).toEqual([
-      '*.pythonhosted.org',
+      '*.cdn.example.net',
       'codeload.github.com',
       'objects.githubusercontent.com',
-      'registry.npmjs.org',
+      'packages.example.com',
     ]);
     expect(plan.workspace).toEqual([
       {

@@ -268,7 +268,7 @@ export function DraftEditor({
           value={allowlist}
           error={under('egressAllowlist')}
           spellCheck={false}
-          help="Hosts reachable without credentials, one per line (e.g. registry.npmjs.org or *.pythonhosted.org). Everything not brokered or listed here is denied."
+          help="Hosts reachable without credentials, one per line (e.g. packages.example.com or *.cdn.example.net). Everything not brokered or listed here is denied."
           onChange={(e) => setAllowlist(e.target.value)}
         />
         <div className="grid-4">

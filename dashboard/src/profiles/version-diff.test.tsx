@@ -41,7 +41,7 @@ describe('version diffs', () => {
       gitConnectionId: 'con_01M845HXPYPSR9PA19MMXHJW5B',
       repositories: [{ repository: 'acme/web', ref: 'main' }],
       setupScript: 'apt-get update\npnpm install\n',
-      egressAllowlist: ['registry.npmjs.org'],
+      egressAllowlist: ['packages.example.com'],
     };
     const diff = diffVersions(base, draft, names);
     expect(diff.fields).toEqual([
@@ -50,7 +50,7 @@ describe('version diffs', () => {
       {
         label: 'Egress allowlist',
         before: 'none (deny all but brokered hosts)',
-        after: 'registry.npmjs.org',
+        after: 'packages.example.com',
       },
     ]);
     expect(diff.script.filter((c) => c.added).map((c) => c.value)).toEqual(['pnpm install\n']);

@@ -73,7 +73,7 @@ export const profileVersions = pgTable(
     repositories: jsonb('repositories').$type<RepositoryRef[]>().notNull().default([]),
     connectorBindings: jsonb('connector_bindings').$type<ConnectorBinding[]>().notNull().default([]),
     setupScript: text('setup_script').notNull().default(''),
-    /** Extra hosts reachable without credentials (passthrough), e.g. `registry.npmjs.org`, `*.pythonhosted.org`. */
+    /** Extra hosts reachable without credentials (passthrough), e.g. `packages.example.com`, `*.cdn.example.net`. */
     egressAllowlist: jsonb('egress_allowlist').$type<string[]>().notNull().default([]),
     resources: jsonb('resources')
       .$type<SandboxResources>()

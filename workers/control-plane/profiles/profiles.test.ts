@@ -113,7 +113,7 @@ describe('profiles', () => {
         modelConnectionId: anthropicId,
         gitConnectionId: githubId,
         repositories: [{ repository: 'acme/api' }],
-        egressAllowlist: ['registry.npmjs.org'],
+        egressAllowlist: ['packages.example.com'],
         setupScript: 'npm ci',
       },
     });
