@@ -213,7 +213,11 @@ describe('compileRuntimePlan', () => {
   });
 
   it('compiles a draft only for a setup test, to the same plan a published version would get', () => {
-    const draft = compileRuntimePlan({ version: version({ status: 'draft' }), connections, allowDraft: true });
+    const draft = compileRuntimePlan({
+      version: version({ status: 'draft' }),
+      connections,
+      allowDraft: true,
+    });
     expect(draft).toEqual(compileRuntimePlan({ version: version(), connections }));
   });
 
