@@ -3,6 +3,8 @@
 
 mod support;
 
+use sandboxd::codec::Kind;
+use sandboxd::tunnel::stream::RECV_BUFFER;
 use std::path::Path;
 use std::process::Output;
 use support::upstream::{pattern_bytes, Upstream};
@@ -76,6 +78,49 @@ async fn curl_https_downloads_are_byte_exact_from_1kb_to_100mb() {
             .await;
         assert_pattern(&file, len);
     }
+}
+
+#[tokio::test]
+async fn with_credit_granted_ahead_big_transfers_are_byte_exact_and_bounded_by_the_receive_buffer() {
+    let Some(curl) = curl() else { return };
+    let (gw, sb, dir) = support::connected(Upstream::default(), Transport::Ws).await;
+    gw.grant_ahead(RECV_BUFFER - 65_536);
+    let ca = sb.ca_bundle.display().to_string();
+    let proxy = format!("http://{}", sb.proxy);
+    // Upload: the gateway returns no credit until it holds everything it granted, which only a
+    // sender that uses credit granted ahead (not just acknowledgements) ever delivers.
+    let upload = dir.path().join("upload");
+    std::fs::write(&upload, pattern_bytes(0, 8_000_000)).expect("write");
+    let out = run(
+        &curl,
+        &[
+            "-sS",
+            "--fail",
+            "--proxy",
+            &proxy,
+            "--cacert",
+            &ca,
+            "--data-binary",
+            &format!("@{}", upload.display()),
+            &format!("https://{HOST}/hold-credit"),
+        ],
+        &[],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "8000000 pattern");
+    let file = dir.path().join("download.bin");
+    let url = format!("https://{HOST}/bytes/{}", 30 << 20);
+    let f = file.display().to_string();
+    run(&curl, &["-sS", "--fail", "--proxy", &proxy, "--cacert", &ca, "-o", &f, &url], &[], dir.path()).await;
+    assert_pattern(&file, 30 << 20);
+    let st = gw.inner.lock();
+    assert!(st.flow_violations.is_empty(), "sandboxd sent beyond its credit: {:?}", st.flow_violations);
+    let peaks: Vec<i64> =
+        st.streams.values().filter(|s| s.kind == Some(Kind::Http)).map(|s| s.peak_credit).collect();
+    assert_eq!(peaks.len(), 2);
+    // sandboxd granted its whole receive buffer at once, and never more than it.
+    assert!(peaks.iter().all(|p| *p == i64::from(RECV_BUFFER)), "{peaks:?}");
 }
 
 #[tokio::test]

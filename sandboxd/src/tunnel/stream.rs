@@ -9,8 +9,13 @@ use tokio::sync::{mpsc, Notify};
 
 /// Bytes of unacknowledged output a resumable stream may hold (PROTOCOL.md §4, replay bound).
 pub const RESUME_BUFFER: u64 = 1 << 20;
-/// Non-resumable streams hold at most one window beyond what is in flight.
+/// Non-resumable streams hold at most this much output not yet sent (sent bytes are forgotten).
 const PLAIN_BUFFER: u64 = 1 << 16;
+/// What a non-resumable stream is prepared to hold of the peer's data: the credit it grants ahead
+/// of consumption (PROTOCOL.md §5, "Receive buffer"). Resumable streams grant only the window.
+pub const RECV_BUFFER: u32 = 1 << 20;
+/// Outstanding send credit a peer may give us; more is a `FLOW_CONTROL` error (PROTOCOL.md §5).
+pub const MAX_CREDIT: u64 = u32::MAX as u64;
 
 /// What the peer sent on a stream, in order.
 #[derive(Debug)]
@@ -43,6 +48,8 @@ pub(crate) struct Out {
     /// Send window left.
     credit: u64,
     pub open: Option<Frame>,
+    /// Credit still to grant ahead of consumption, sent right after OPEN (or first thing).
+    grant: u32,
     terminal: Option<Frame>,
     terminal_sent: bool,
     pub connected: bool,
@@ -80,6 +87,7 @@ impl StreamShared {
             sent: 0,
             credit: u64::from(window),
             open,
+            grant: if kind.resumable() { 0 } else { RECV_BUFFER.saturating_sub(window) },
             terminal: None,
             terminal_sent: false,
             connected,
@@ -155,6 +163,11 @@ impl StreamShared {
         if let Some(open) = o.open.take() {
             return Some(open);
         }
+        if o.grant > 0 {
+            let grant = std::mem::take(&mut o.grant);
+            o.allowance += i64::from(grant);
+            return Some(Frame::new(self.id, Body::Window(grant)));
+        }
         if o.sent < o.produced {
             if o.credit == 0 {
                 return None;
@@ -165,6 +178,16 @@ impl StreamShared {
             let take = (bytes.len() - skip).min(o.credit as usize).min(crate::codec::MAX_PAYLOAD);
             o.sent += take as u64;
             o.credit -= take as u64;
+            let resumable = self.kind.resumable();
+            if !resumable {
+                // Nothing is re-sent on a non-resumable stream: once sent, the bytes are gone.
+                let sent = o.sent;
+                o.release_until(sent);
+            }
+            drop(o);
+            if !resumable {
+                self.space.notify_waiters();
+            }
             let flags = if stderr { STDERR } else { 0 };
             return Some(Frame { stream: self.id, flags, body: Body::Data(bytes.slice(skip..skip + take)) });
         }
@@ -178,15 +201,25 @@ impl StreamShared {
         }
     }
 
-    /// Peer returned `n` credits: it consumed (so received) that many more bytes.
-    pub fn add_credit(&self, n: u32) {
+    /// Peer returned `n` credits. On a resumable stream credit is the acknowledgement (the peer
+    /// consumed, so received, that many more bytes); on a non-resumable one it may come ahead of
+    /// any data. False (nothing changed): outstanding credit would exceed `MAX_CREDIT`.
+    #[must_use]
+    pub fn add_credit(&self, n: u32) -> bool {
         let mut o = self.lock();
-        o.credit += u64::from(n);
-        let acked = (o.base + u64::from(n)).min(o.sent);
-        o.release_until(acked);
+        let credit = o.credit + u64::from(n);
+        if credit > MAX_CREDIT {
+            return false;
+        }
+        o.credit = credit;
+        if self.kind.resumable() {
+            let acked = (o.base + u64::from(n)).min(o.sent);
+            o.release_until(acked);
+        }
         drop(o);
         self.pump.notify_one();
         self.space.notify_waiters();
+        true
     }
 
     /// A new connection: re-send from what the gateway reports received.
@@ -277,7 +310,7 @@ mod tests {
         assert_eq!(s.try_push(&Bytes::from(vec![1u8; 2500]), false), Push::Queued);
         assert_eq!(data_len(&s.next_frame().expect("frame")), 1000);
         assert!(s.next_frame().is_none(), "sent beyond the window");
-        s.add_credit(600);
+        assert!(s.add_credit(600));
         assert_eq!(data_len(&s.next_frame().expect("frame")), 600);
         assert_eq!(s.lock().base, 600, "acknowledged bytes are released");
     }
@@ -307,7 +340,7 @@ mod tests {
         let mut resent = 0;
         while let Some(f) = s.next_frame() {
             resent += data_len(&f);
-            s.add_credit(data_len(&f) as u32);
+            assert!(s.add_credit(data_len(&f) as u32));
         }
         assert_eq!(resent as u64, RESUME_BUFFER);
     }

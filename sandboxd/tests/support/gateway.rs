@@ -33,6 +33,10 @@ pub struct GwStream {
     pub reset: Option<(u16, String)>,
     pub received: u64,
     pub(super) credit: i64,
+    /// Most send credit the sandbox ever gave us at once (window + WINDOW frames − DATA sent).
+    pub peak_credit: i64,
+    /// What the sandbox may still send us (our window plus credit we returned or granted).
+    pub(super) allowance: i64,
     pub(super) stalled: bool,
     pub(super) owed: u64,
     pub(super) handler: Option<mpsc::UnboundedSender<GwIn>>,
@@ -50,6 +54,11 @@ pub struct State {
     pub next_id: u32,
     pub hellos: Vec<JsonObject>,
     pub pings_seen: u32,
+    /// Grant `http` request bodies this much credit ahead of consumption (a gateway that follows
+    /// PROTOCOL.md §5 "receive buffer"); 0 = the original behaviour (credit only as consumed).
+    pub grant_ahead: u32,
+    /// DATA beyond the credit we gave (must stay empty).
+    pub flow_violations: Vec<u32>,
 }
 
 pub struct Inner {
@@ -90,6 +99,9 @@ impl Inner {
     pub fn credit(&self, id: u32, n: usize) {
         if let Ok(n) = u32::try_from(n) {
             if n > 0 {
+                if let Some(s) = self.lock().streams.get_mut(&id) {
+                    s.allowance += i64::from(n);
+                }
                 self.send_frame(Frame::new(id, Body::Window(n)));
             }
         }
@@ -191,6 +203,11 @@ impl TestGateway {
         TestGateway { inner, url, unix_socket, wss_url, ca_pem }
     }
 
+    /// From now on, grant `n` bytes of credit ahead on every `http` stream the sandbox opens.
+    pub fn grant_ahead(&self, n: u32) {
+        self.inner.lock().grant_ahead = n;
+    }
+
     pub fn welcomes(&self) -> u32 {
         self.inner.lock().welcomes
     }
@@ -231,7 +248,14 @@ impl TestGateway {
             let mut st = self.inner.lock();
             let id = st.next_id;
             st.next_id += 2;
-            st.streams.insert(id, GwStream { kind: Some(kind), credit: WINDOW, ..GwStream::default() });
+            let stream = GwStream {
+                kind: Some(kind),
+                credit: WINDOW,
+                peak_credit: WINDOW,
+                allowance: WINDOW,
+                ..GwStream::default()
+            };
+            st.streams.insert(id, stream);
             id
         };
         let meta = meta.as_object().cloned().unwrap_or_default();

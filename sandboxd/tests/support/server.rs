@@ -4,7 +4,7 @@
 use super::gateway::{GwIn, GwStream, Inner, WINDOW};
 use super::upstream;
 use futures_util::{SinkExt, StreamExt};
-use sandboxd::codec::{self, Body, Frame, FIN, STDERR};
+use sandboxd::codec::{self, Body, Frame, Kind, FIN, STDERR};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -83,6 +83,7 @@ pub async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(sock
             if let Some(gs) = st.streams.get_mut(&id) {
                 if gs.exit.is_none() && gs.reset.is_none() {
                     gs.credit = WINDOW;
+                    gs.allowance = WINDOW;
                     kept.push(json!({"id": id, "received": gs.received}));
                 }
             }
@@ -143,10 +144,21 @@ fn on_frame(inner: &Arc<Inner>, frame: Frame) {
         }
         Body::Open { kind, meta } => {
             let (htx, hrx) = mpsc::unbounded_channel();
+            let grant = if kind == Kind::Http { inner.lock().grant_ahead } else { 0 };
             inner.lock().streams.insert(
                 id,
-                GwStream { kind: Some(kind), credit: WINDOW, handler: Some(htx), ..GwStream::default() },
+                GwStream {
+                    kind: Some(kind),
+                    credit: WINDOW,
+                    peak_credit: WINDOW,
+                    allowance: WINDOW + i64::from(grant),
+                    handler: Some(htx),
+                    ..GwStream::default()
+                },
             );
+            if grant > 0 {
+                inner.send_frame(Frame::new(id, Body::Window(grant)));
+            }
             if fin {
                 let _ =
                     inner.lock().streams.get(&id).and_then(|s| s.handler.clone()).map(|h| h.send(GwIn::Fin));
@@ -159,6 +171,14 @@ fn on_frame(inner: &Arc<Inner>, frame: Frame) {
                 return;
             };
             s.received += b.len() as u64;
+            s.allowance -= b.len() as i64;
+            if s.allowance < 0 {
+                st.flow_violations.push(id);
+                return;
+            }
+            let Some(s) = st.streams.get_mut(&id) else {
+                return;
+            };
             if let Some(h) = &s.handler {
                 let _ = h.send(GwIn::Data(b.to_vec()));
                 if fin {
@@ -187,6 +207,7 @@ fn on_frame(inner: &Arc<Inner>, frame: Frame) {
         Body::Window(n) => {
             if let Some(s) = inner.lock().streams.get_mut(&id) {
                 s.credit += i64::from(n);
+                s.peak_credit = s.peak_credit.max(s.credit);
             }
         }
         Body::Exit { code, signal, timed_out } => {
