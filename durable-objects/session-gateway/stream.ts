@@ -14,6 +14,10 @@ import {
 
 /** A sender waits for at least this much credit (or what it has left to send) before a DATA frame. */
 const MIN_FRAME = 16 * 1024;
+/** What a non-resumable stream may hold of the sandbox's data: credit granted ahead (PROTOCOL.md §5). */
+export const RECEIVE_BUFFER = 1024 * 1024;
+/** Outstanding send credit the sandbox may give us; more is a FLOW_CONTROL error. */
+const MAX_CREDIT = 0xffff_ffff;
 
 export interface FrameSink {
   /** False when no tunnel is connected (the frame is dropped). */
@@ -55,6 +59,8 @@ export class TunnelStream {
   onChange: ((stream: TunnelStream) => void) | null = null;
   c: StreamCounters;
   closed: { code: number; message: string } | null = null;
+  /** Credit granted ahead of consumption (counts against the tunnel's budget while the stream lives). */
+  grantedAhead = 0;
   readonly #sink: FrameSink;
   #waiters: Array<() => void> = [];
 
@@ -91,6 +97,7 @@ export class TunnelStream {
         return null;
       }
       case 'window':
+        if (this.c.sendCredit + frame.credit > MAX_CREDIT) return CloseCode.FLOW_CONTROL;
         this.c.sendCredit += frame.credit;
         this.onChange?.(this);
         this.#wake();
@@ -130,6 +137,18 @@ export class TunnelStream {
     this.c.recvWindow += n;
     this.onChange?.(this);
     this.#sink.send({ type: 'window', stream: this.id, flags: 0, credit: n });
+  }
+
+  /**
+   * Raise the receive window by `extra` bytes before any are consumed (non-resumable streams
+   * only: on pty/exec credit is the acknowledgement that frees sandboxd's replay buffer).
+   */
+  grantAhead(extra: number): void {
+    if (extra <= 0 || this.kind === 'pty' || this.kind === 'exec') return;
+    if (this.closed !== null || this.c.remoteFin) return;
+    this.grantedAhead += extra;
+    this.c.recvWindow += extra;
+    this.#sink.send({ type: 'window', stream: this.id, flags: 0, credit: extra });
   }
 
   /** DATA within the sandbox's credit, waiting for WINDOW as needed. */

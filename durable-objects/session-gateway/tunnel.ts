@@ -12,7 +12,7 @@ import {
 import { z } from 'zod';
 import type { GatewayLog } from './log.ts';
 import type { GatewayStore } from './store.ts';
-import { type FrameSink, TunnelStream } from './stream.ts';
+import { type FrameSink, RECEIVE_BUFFER, TunnelStream } from './stream.ts';
 import { randomToken, sha256Hex } from './token-hash.ts';
 
 // The sandbox's one WebSocket (PROTOCOL.md): authentication handed over by the
@@ -70,6 +70,13 @@ export interface TunnelHost {
 }
 
 export const SANDBOX_OPENS: ReadonlySet<StreamKindName> = new Set(['http', 'sign']);
+
+/**
+ * Credit granted ahead on request bodies, across the connection's live streams: what a sandbox
+ * can make the gateway hold beyond one window per stream (a DO has 128 MB). Streams opened past
+ * it get the plain window — slower, never refused (ADR 0060).
+ */
+export const GRANT_AHEAD_BUDGET = 16 * 1024 * 1024;
 
 export class Tunnel implements FrameSink {
   readonly #ctx: DurableObjectState;
@@ -372,6 +379,14 @@ export class Tunnel implements FrameSink {
     const fin = (flags & 0x01) !== 0;
     if (fin) stream.c.remoteFin = true;
     this.#host.opened(stream, meta, fin);
+    // A request body may stream: let up to a receive buffer of it be in flight (PROTOCOL.md §5).
+    if (kind === 'http' && !fin && stream.closed === null) stream.grantAhead(this.#grantable());
+  }
+
+  #grantable(): number {
+    let held = 0;
+    for (const s of this.streams.values()) held += s.grantedAhead;
+    return Math.max(0, Math.min(RECEIVE_BUFFER - DEFAULT_WINDOW, GRANT_AHEAD_BUDGET - held));
   }
 
   /** Forget a finished stream (its handler is done with it). */

@@ -35,6 +35,10 @@ export interface PeerStream {
   /** Hold credit back (a sandbox that stopped reading). */
   stalled: boolean;
   owed: number;
+  /** What the gateway may still send (our window plus credit returned or granted). */
+  allowance: number;
+  /** The gateway sent more DATA than we allowed. */
+  overrun: boolean;
 }
 
 export interface HttpRequest {
@@ -73,6 +77,8 @@ export class SandboxPeer {
   readonly streams = new Map<number, PeerStream>();
   #nextId = 1;
   readonly #waiter = new Waiter();
+  /** Credit granted ahead on every `http`/`sign` stream we open (as sandboxd does); 0 = never. */
+  grantAhead = 0;
   /** Answers `exec` streams; defaults to echoing the command line. */
   onExec: (meta: JsonObject, stdin: string) => { stdout: string; stderr?: string; code: number } = (
     meta,
@@ -171,6 +177,8 @@ export class SandboxPeer {
       resizes: [],
       stalled: false,
       owed: 0,
+      allowance: Number(this.welcome?.window ?? DEFAULT_WINDOW),
+      overrun: false,
     };
     this.streams.set(id, stream);
     return stream;
@@ -207,11 +215,13 @@ export class SandboxPeer {
         if (!stream) break;
         stream.chunks.push(frame.data);
         stream.received += frame.data.length;
+        stream.allowance -= frame.data.length;
+        if (stream.allowance < 0) stream.overrun = true;
         if (fin) stream.fin = true;
         if (stream.kind === 'exec' && fin) this.#runExec(stream);
         if (frame.data.length > 0) {
           if (stream.stalled) stream.owed += frame.data.length;
-          else this.send({ type: 'window', stream: stream.id, flags: 0, credit: frame.data.length });
+          else this.#credit(stream, frame.data.length);
         }
         break;
       }
@@ -232,6 +242,21 @@ export class SandboxPeer {
         break;
     }
     this.#waiter.notify();
+  }
+
+  #credit(stream: PeerStream, n: number): void {
+    stream.allowance += n;
+    this.send({ type: 'window', stream: stream.id, flags: 0, credit: n });
+  }
+
+  /** Stop (or resume) returning credit for a stream's data, as a sandbox that stopped reading. */
+  stall(id: number, stalled: boolean): void {
+    const stream = this.streams.get(id);
+    if (!stream) throw new Error(`no stream ${id}`);
+    stream.stalled = stalled;
+    const owed = stream.owed;
+    stream.owed = 0;
+    if (!stalled && owed > 0) this.#credit(stream, owed);
   }
 
   /** DATA within credit, waiting for WINDOW frames as needed. */
@@ -272,10 +297,11 @@ export class SandboxPeer {
   ): Promise<number> {
     const id = this.#nextId;
     this.#nextId += 2;
-    this.#stream(id, kind, meta);
+    const stream = this.#stream(id, kind, meta);
     // An upgrade keeps the sandbox's direction open for the upgraded bytes.
     const bodyless = (body === undefined || body.length === 0) && options.upgrade !== true;
     this.send({ type: 'open', stream: id, flags: bodyless ? Flag.FIN : 0, kind, meta });
+    if (this.grantAhead > 0) this.#credit(stream, this.grantAhead);
     if (body !== undefined && body.length > 0) await this.write(id, body, { fin: true });
     return id;
   }
