@@ -4,11 +4,14 @@ import type { TunnelStream } from './stream.ts';
 // A response body onto a tunnel stream. fetch() hands out small chunks (4 KiB
 // in workerd); sending each as its own frame would lock the transfer into one
 // credit round trip per 4 KiB. A reader runs ahead into a bounded queue and
-// the writer sends what has accumulated as frames of up to 64 KiB, so frames
-// (and the credit coming back for them) stay large.
+// the writer sends what has accumulated as frames of up to 64 KiB, waiting at
+// most COALESCE_MS for a partial frame to fill, so frames (and the credit
+// coming back for them) stay large even when credit is ample.
 
 /** Read-ahead bound per stream: what a slow sandbox can make the gateway hold. */
 const READ_AHEAD_BYTES = 256 * 1024;
+/** How long a partial frame waits for more of the body (the latency a trickling stream pays). */
+const COALESCE_MS = 1;
 
 export async function pumpBody(
   body: ReadableStream<Uint8Array>,
@@ -51,12 +54,24 @@ export async function pumpBody(
     }
   })();
 
+  const waitForReader = () =>
+    new Promise<void>((resolve) => {
+      wakeWriter = resolve;
+    });
   try {
     for (;;) {
-      while (queued === 0 && !ended)
-        await new Promise<void>((resolve) => {
-          wakeWriter = resolve;
-        });
+      while (queued === 0 && !ended) await waitForReader();
+      if (queued < MAX_PAYLOAD && !ended && failure === null) {
+        // More is usually right behind: give the reader a moment to fill a whole frame, so a
+        // stream with ample credit does not go out as one frame (and one WINDOW back) per 4 KiB.
+        let flush = false;
+        const timer = setTimeout(() => {
+          flush = true;
+          signal('writer');
+        }, COALESCE_MS);
+        while (queued < MAX_PAYLOAD && !ended && !flush && failure === null) await waitForReader();
+        clearTimeout(timer);
+      }
       if (failure !== null) throw failure;
       if (queued === 0 && ended) break;
       const size = Math.min(queued, MAX_PAYLOAD);

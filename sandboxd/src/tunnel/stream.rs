@@ -14,6 +14,9 @@ const PLAIN_BUFFER: u64 = 1 << 16;
 /// What a non-resumable stream is prepared to hold of the peer's data: the credit it grants ahead
 /// of consumption (PROTOCOL.md §5, "Receive buffer"). Resumable streams grant only the window.
 pub const RECV_BUFFER: u32 = 1 << 20;
+/// A non-resumable stream returns credit in batches of this much (a WINDOW per consumed frame
+/// would cost the gateway one event per frame); the peer still holds ≥ 7/8 of the buffer.
+pub const CREDIT_BATCH: u32 = RECV_BUFFER / 8;
 /// Outstanding send credit a peer may give us; more is a `FLOW_CONTROL` error (PROTOCOL.md §5).
 pub const MAX_CREDIT: u64 = u32::MAX as u64;
 
@@ -58,6 +61,8 @@ pub(crate) struct Out {
     pub received: u64,
     pub allowance: i64,
     pub remote_fin: bool,
+    /// Consumed bytes whose credit is not returned yet (non-resumable streams batch it).
+    pub owed: u32,
 }
 
 pub struct StreamShared {
@@ -95,6 +100,7 @@ impl StreamShared {
             received: 0,
             allowance: i64::from(window),
             remote_fin: false,
+            owed: 0,
         };
         let s = StreamShared {
             id,
