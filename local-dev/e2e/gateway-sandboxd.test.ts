@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +8,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { mintToken } from '../../workers/lib/tokens.ts';
+import { PATTERN } from '../stand-ins/upstream.ts';
 import {
   AIRLOCK_SIGN,
   applyPlan,
@@ -120,6 +122,31 @@ describe('sandboxd through the gateway', () => {
       ['/echo-credential', `Bearer ${secret}`, true],
       ['/ok', `Bearer ${secret}`, true],
     ]);
+  });
+
+  it('moves a 48 MB download and a 16 MB upload byte for byte, each stream a receive buffer deep', async () => {
+    // Both ends grant 1 MiB ahead on http streams (PROTOCOL.md §5); bytes must still be exact.
+    const size = 48 * 1024 * 1024 + 5;
+    const file = join(world.dir, 'download.bin');
+    await inSandbox('curl', ['-sS', '--fail', '-o', file, `https://api.example.com/bytes/${size}`]);
+    const body = readFileSync(file);
+    expect(body.length).toBe(size);
+    const expected = Buffer.alloc(size);
+    for (let at = 0; at < size; at += PATTERN.length) PATTERN.copy(expected, at);
+    expect(body.equals(expected)).toBe(true);
+    const upload = Buffer.from(crypto.getRandomValues(new Uint8Array(1 << 16)));
+    const big = Buffer.concat(Array.from({ length: 256 }, () => upload));
+    const source = join(world.dir, 'upload.bin');
+    writeFileSync(source, big);
+    const { stdout } = await inSandbox('curl', [
+      '-sS',
+      '--fail',
+      '--data-binary',
+      `@${source}`,
+      'https://api.example.com/upload',
+    ]);
+    const digest = createHash('sha256').update(big).digest('hex');
+    expect(JSON.parse(stdout)).toEqual({ bytes: big.length, sha256: digest });
   });
 
   it('denies what the plan does not allow, with the setting to change', async () => {
