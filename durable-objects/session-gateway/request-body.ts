@@ -3,7 +3,8 @@ import type { TunnelStream } from './stream.ts';
 // A sandbox's request body as a ReadableStream for fetch(): DATA frames are
 // queued as they arrive and credit goes back to the sandbox only when fetch
 // pulls a chunk, so an upstream that reads slowly slows the sandbox down
-// instead of filling the gateway's memory (at most one window is queued).
+// instead of filling the gateway's memory (at most the credit granted — one
+// window, or the receive buffer granted ahead, PROTOCOL.md §5 — is queued).
 
 export class RequestBody {
   readonly #stream: TunnelStream;
