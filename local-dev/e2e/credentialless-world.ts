@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import pg from 'pg';
 import { ensureBaseImage } from '../../runner/images/build.ts';
 import { LABEL } from '../../runner/src/docker/labels.ts';
+import { ensureDashboardBuilt } from '../dashboard-build.ts';
 import { ROOT } from '../paths.ts';
 import { type Child, spawnGroup } from '../process.ts';
 import { freePort, waitFor } from '../services/ports.ts';
@@ -37,6 +38,8 @@ export interface CredentiallessWorld {
     readonly installationId: string;
     readonly privateKeyPem: string;
   };
+  /** The stand-in's bare repository `acme/widgets.git` (to look for pushed commits). */
+  readonly bareRepo: string;
   readonly config: Config;
   readonly docker: Docker;
   /** The base image's id (what `docker run` benchmarks compare against). */
@@ -152,6 +155,8 @@ export async function startCredentiallessWorld(
   try {
     const docker = new Docker();
     const base = await ensureBaseImage({ progress: keep('image   │') });
+    // The production Worker serves the dashboard's assets; `./dev test` builds them first.
+    await ensureDashboardBuilt(keep('airlock │'));
 
     const openaiKey = `sk-proj-${randomBytes(24).toString('hex')}`;
     let script: Script = () => [{ kind: 'message', text: 'Hello from the stand-in.' }];
@@ -169,6 +174,9 @@ export async function startCredentiallessWorld(
     const github = await startGithubStandIn({
       projectRoot: join(dir, 'repos'),
       app: { id: appId, installationId, publicKeyPem: app.publicKey },
+      // The sandbox calls the stand-in by its address (a service override, ADR 0020), and
+      // sandboxd's NO_PROXY covers 127.0.0.1: another loopback address goes through the proxy.
+      host: '127.0.0.2',
     });
     stops.push(github.close);
 
@@ -286,6 +294,7 @@ export async function startCredentiallessWorld(
       runnerId,
       openai: Object.assign(openai, { apiKey: openaiKey }),
       github: Object.assign(github, { appId, installationId, privateKeyPem: app.privateKey }),
+      bareRepo: join(dir, 'repos/acme/widgets.git'),
       config,
       docker,
       baseImage: base.imageId,

@@ -20,6 +20,12 @@ export interface GithubStandInInput {
   readonly personalTokens?: readonly string[];
   readonly tokenTtlSeconds?: number;
   readonly port?: number;
+  /**
+   * Loopback address to listen on (default 127.0.0.1). A sandbox's NO_PROXY
+   * names 127.0.0.1, so a stand-in that sandboxes call by its own address (a
+   * base-URL override) listens on another loopback address, e.g. 127.0.0.2.
+   */
+  readonly host?: string;
 }
 
 export interface GithubStandIn {
@@ -241,12 +247,12 @@ export async function startGithubStandIn(input: GithubStandInInput): Promise<Git
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(input.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(input.port ?? 0, input.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${input.host ?? '127.0.0.1'}:${port}`,
     get issuedTokens() {
       return [...issued.keys()];
     },

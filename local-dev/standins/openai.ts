@@ -23,7 +23,8 @@ export interface Turn {
   readonly toolOutputs: ReadonlyMap<string, string>;
 }
 
-export type Script = (turn: Turn) => readonly ScriptedReply[];
+/** May answer later (a test holding the agent mid-turn while it looks inside the sandbox). */
+export type Script = (turn: Turn) => readonly ScriptedReply[] | Promise<readonly ScriptedReply[]>;
 
 export interface RecordedRequest {
   readonly method: string;
@@ -354,7 +355,7 @@ export async function startOpenAiStandIn(input: {
     const api = path === '/v1/responses' ? 'responses' : 'chat';
     let replies: readonly ScriptedReply[];
     try {
-      replies = script({
+      replies = await script({
         api,
         index: turns++,
         body,
