@@ -129,6 +129,12 @@ const sandbox = z
         base_image: z.string().min(1).default('airlock/sandbox-base:latest'),
       })
       .prefault({}),
+    /**
+     * The npm registry snapshot builds install agent CLIs from, reachable from the build's
+     * sandbox as passthrough (no credentials). Never written into the tree: `./dev` fills it
+     * from `npm config get registry`. Unset: builds fail with a reason naming this key.
+     */
+    npm_registry: url().optional(),
     e2b: z
       .strictObject({
         api_key: secret(8),

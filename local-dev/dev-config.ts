@@ -48,6 +48,8 @@ export interface LocalServices {
   readonly wsProxy: string;
   readonly kvRestUrl: string;
   readonly mailEndpoint: string;
+  /** `npm config get registry` of this machine, for snapshot builds (absent: builds fail saying so). */
+  readonly npmRegistry?: string;
 }
 
 /** The embedded-defaults layer: local service addresses plus the generated secrets. */
@@ -68,6 +70,7 @@ export function devLayer(services: LocalServices, secrets: DevSecrets): ConfigLa
         preview: purpose(secrets.tokenKeys.preview),
       },
       integrations: { active_master_key_version: 1, master_keys: { '1': secrets.masterKeyV1 } },
+      ...(services.npmRegistry === undefined ? {} : { sandbox: { npm_registry: services.npmRegistry } }),
     },
     'embedded default',
   );

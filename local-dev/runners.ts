@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { Config } from '@airlock/config';
 import { newId } from '@airlock/schema/ids';
 import pg from 'pg';
+import { HASH_PURPOSE, hashSecret } from '../workers/lib/secret-hash.ts';
 import { issueRunnerToken } from '../workers/runners/credentials.ts';
 
 // A runner row and its token, made directly in Postgres: for `./dev start`'s
@@ -139,4 +141,28 @@ export async function runnerStatus(databaseUrl: string, runnerId: string): Promi
     ]);
     return row.rows[0]?.status;
   });
+}
+
+/** An owner of the org with an API token (returned once), for tests that drive the HTTP API. */
+export async function createApiUser(databaseUrl: string, config: Config, orgId: string): Promise<string> {
+  // `alk_`: API_TOKEN_PREFIX (workers/control-plane/auth/credentials.ts, not imported: it pulls the Worker in).
+  const secret = `alk_${randomBytes(32).toString('base64url')}`;
+  const tokenHash = await hashSecret(config.auth.pepper, HASH_PURPOSE.apiToken, secret);
+  await withClient(databaseUrl, async (client) => {
+    const userId = newId('user');
+    await client.query('insert into users (id, email) values ($1, $2)', [
+      userId,
+      `${userId.toLowerCase()}@example.test`,
+    ]);
+    await client.query(`insert into memberships (id, org_id, user_id, role) values ($1, $2, $3, 'owner')`, [
+      newId('membership'),
+      orgId,
+      userId,
+    ]);
+    await client.query(
+      'insert into api_tokens (id, org_id, user_id, name, display_prefix, token_hash) values ($1, $2, $3, $4, $5, $6)',
+      [newId('apiToken'), orgId, userId, 'test', secret.slice(0, 12), tokenHash],
+    );
+  });
+  return secret;
 }

@@ -1,6 +1,7 @@
 import { toEnvVars } from '@airlock/config';
 import { type DevSecrets, devConfig, devSecrets } from './dev-config.ts';
 import { applyMigrations } from './migrate.ts';
+import { npmRegistryUrl } from './npm-registry.ts';
 import { type MailMessage, startMailSink } from './services/mail-sink.ts';
 import { startNeonProxy } from './services/neon-proxy.ts';
 import { startPostgres } from './services/postgres.ts';
@@ -28,6 +29,11 @@ export interface Stack {
   readonly mailUrl: string;
   readonly secrets: DevSecrets;
   stop(): Promise<void>;
+}
+
+function withNpmRegistry(): { npmRegistry?: string } {
+  const url = npmRegistryUrl();
+  return url === undefined ? {} : { npmRegistry: url };
 }
 
 export async function startStack(input: StackInput): Promise<Stack> {
@@ -70,6 +76,7 @@ export async function startStack(input: StackInput): Promise<Stack> {
         wsProxy: proxy.wsProxy,
         kvRestUrl: rest.url,
         mailEndpoint: mail.endpoint,
+        ...withNpmRegistry(),
       },
       secrets,
       env,

@@ -1,6 +1,9 @@
 import { createApp } from './app.ts';
+import { loadConfig } from './lib/context.ts';
+import { openDb } from './lib/db.ts';
 import type { Env } from './lib/env.ts';
 import { createLogger } from './lib/log.ts';
+import { sweepSessions } from './lifecycle/sweep.ts';
 
 // The one Worker: HTTP routing, the Durable Object classes, the Workflows and
 // the cron entry all leave from here.
@@ -18,8 +21,16 @@ const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  async scheduled(controller) {
+  async scheduled(controller, env) {
     // Schedules are evaluated here each minute (triggers of kind "schedule").
     createLogger({ cron: controller.cron }).debug('cron tick', { scheduledTime: controller.scheduledTime });
+    // Sessions whose lifecycle died without finishing (ADR 0035).
+    const config = loadConfig(env);
+    const handle = openDb(config);
+    try {
+      await sweepSessions({ env, db: handle.db, config }, new Date(controller.scheduledTime));
+    } finally {
+      await handle.end().catch(() => {});
+    }
   },
 } satisfies ExportedHandler<Env>;

@@ -1,4 +1,6 @@
 import { runInDurableObject } from 'cloudflare:test';
+import { DEFAULT_SESSION_SETTINGS } from '@airlock/schema/gateway';
+import { newId } from '@airlock/schema/ids';
 import { CloseCode, decodeFrame, encodeFrame } from '@airlock/schema/tunnel';
 import { describe, expect, it } from 'vitest';
 import { mintToken } from '../../workers/lib/tokens.ts';
@@ -8,6 +10,7 @@ import {
   config,
   createWorld,
   gateway,
+  plan,
   ptyToken,
   type World,
 } from './test-support/fixtures.ts';
@@ -90,6 +93,38 @@ describe('tunnel admission', () => {
     });
     expect((await refused(world, crossOrg.token)).status).toBe(403);
     expect(await snapshot(stub)).toBe(before);
+  });
+
+  it("admits a snapshot build's sandbox to the gateway keyed by its build id, and only there (ADR 0035)", async () => {
+    const world = await createWorld();
+    const buildId = newId('snapshot');
+    const build = { ...world, sessionId: buildId };
+    const stub = gateway(buildId);
+    const applied = await stub.applyPlan({
+      sessionId: buildId,
+      revision: 1,
+      plan: plan(world, []),
+      attribution: { startedBy: world.userId, triggerId: null, triggerDeliveryId: null },
+      settings: DEFAULT_SESSION_SETTINGS,
+    });
+    expect(applied).toMatchObject({ ok: true });
+    // A session's token does not open the build's gateway, nor a build's token a session's.
+    const sessionToken = await bootstrapToken(world);
+    expect(await refused(build, sessionToken.token)).toMatchObject({
+      status: 403,
+      body: { code: 'forbidden' },
+    });
+    const buildToken = await bootstrapToken(build);
+    expect((await refused(world, buildToken.token)).status).toBe(403);
+    const peer = await SandboxPeer.connect(buildId, buildToken.token);
+    expect(await stub.tunnelState()).toMatchObject({ sessionId: buildId, state: 'connected' });
+    peer.drop();
+    // Nothing else takes a build id: a terminal viewer, or an id of another kind.
+    const pty = await (await import('cloudflare:workers')).exports.default.fetch(
+      new Request(`https://airlock.test/pty/${buildId}`, { headers: { upgrade: 'websocket' } }),
+    );
+    expect(pty.status).toBe(404);
+    expect((await openTunnel(newId('profile'), buildToken.token)).status).toBe(404);
   });
 
   it('makes the bootstrap token single-use once the sandbox confirmed its resume token', async () => {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { npmRegistryUrl } from '../npm-registry.ts';
 import { ROOT } from '../paths.ts';
 
 // Registry and mirror hosts must never be written into the project: where a
@@ -9,15 +10,8 @@ import { ROOT } from '../paths.ts';
 // apt's sources) and fails when a tracked file other than a lockfile names one.
 
 function npmRegistryHost(): string | undefined {
-  try {
-    const url = execFileSync('npm', ['config', 'get', 'registry'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    return new URL(url).hostname;
-  } catch {
-    return undefined;
-  }
+  const url = npmRegistryUrl();
+  return url === undefined ? undefined : new URL(url).hostname;
 }
 
 function aptHosts(): string[] {

@@ -69,7 +69,7 @@ function git(args: string[], cwd: string): string {
 }
 
 /** A bare repository `acme/widgets.git` with one commit, for clones through the gateway. */
-function seedRepository(root: string): void {
+export function seedRepository(root: string): void {
   const seed = join(root, 'seed');
   mkdirSync(seed, { recursive: true });
   git(['init', '-q', '-b', 'main'], seed);

@@ -21,9 +21,9 @@ export interface GithubStandInInput {
   readonly tokenTtlSeconds?: number;
   readonly port?: number;
   /**
-   * Loopback address to listen on (default 127.0.0.1). A sandbox's NO_PROXY
-   * names 127.0.0.1, so a stand-in that sandboxes call by its own address (a
-   * base-URL override) listens on another loopback address, e.g. 127.0.0.2.
+   * Loopback address to listen on (default 127.0.0.1). Sandboxes send 127.0.0.1 straight to
+   * their own loopback (NO_PROXY), so a stand-in they must reach through the gateway listens on
+   * another loopback address, e.g. 127.0.0.2.
    */
   readonly host?: string;
 }

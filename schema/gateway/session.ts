@@ -29,8 +29,15 @@ export const SessionSettings = z.strictObject({
   tunnelSilenceSeconds: z.number().int().positive().default(60),
 });
 
+/**
+ * Whose gateway this is: a session (`ses_…`), or a snapshot build (`snp_…`) whose temporary
+ * sandbox reaches out through a gateway of its own, admitted the same way (ADR 0035).
+ */
+export const GatewayOwnerId = z.string().regex(/^(ses|snp)_/, 'a session or snapshot build id');
+
 export const ApplyPlanInput = z.strictObject({
-  sessionId: z.string().regex(/^ses_/),
+  /** The gateway's owner (named `sessionId` for the common case; a build's `snp_…` id too). */
+  sessionId: GatewayOwnerId,
   /** Revisions only move forward; re-applying the current one is a no-op. */
   revision: z.number().int().positive(),
   plan: RuntimePlan,

@@ -25,3 +25,10 @@ export const AGENT_ENV: Readonly<Record<AgentRuntime, Readonly<Record<string, st
   opencode: {},
   'claude-code': { DISABLE_AUTOUPDATER: '1' },
 };
+
+/** The npm package each runtime's CLI is installed from when a snapshot is built. */
+export const AGENT_PACKAGES: Readonly<Record<AgentRuntime, string>> = {
+  codex: '@openai/codex',
+  opencode: 'opencode-ai',
+  'claude-code': '@anthropic-ai/claude-code',
+};

@@ -212,6 +212,15 @@ describe('compileRuntimePlan', () => {
     expect(codes(version({ status: 'draft' }))).toEqual([['VERSION_NOT_PUBLISHED', 'status']]);
   });
 
+  it('compiles a draft only for a setup test, to the same plan a published version would get', () => {
+    const draft = compileRuntimePlan({
+      version: version({ status: 'draft' }),
+      connections,
+      allowDraft: true,
+    });
+    expect(draft).toEqual(compileRuntimePlan({ version: version(), connections }));
+  });
+
   it('starts each runtime with its own commands and placeholders', () => {
     const claude = compileRuntimePlan({
       version: version({ agentRuntime: 'claude-code', modelConnectionId: ids.anthropic }),

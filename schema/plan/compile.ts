@@ -17,6 +17,8 @@ export interface CompileInput {
   readonly version: PlanVersion;
   readonly connections: readonly PlanConnection[];
   readonly catalog?: readonly IntegrationDefinition[];
+  /** A setup test runs a draft once in a throwaway sandbox; sessions only ever run published versions. */
+  readonly allowDraft?: boolean;
 }
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -44,7 +46,7 @@ function workspace(version: PlanVersion, git: BoundConnection | undefined): Work
 
 export function compileRuntimePlan(input: CompileInput): RuntimePlan {
   const { version } = input;
-  if (version.status !== 'published')
+  if (version.status !== 'published' && input.allowDraft !== true)
     fail([
       {
         code: 'VERSION_NOT_PUBLISHED',

@@ -56,10 +56,10 @@ export const CreateAssignment = z.strictObject({
   resources: SandboxResources,
   env: SandboxEnv.default({}),
   /**
-   * The session whose gateway this sandbox's unix socket reaches (`/tunnel/<id>` on the Worker).
-   * Without it the sandbox gets no socket at all: no way out.
+   * The gateway this sandbox's unix socket reaches (`/tunnel/<id>` on the Worker): a session's, or
+   * a snapshot build's (ADR 0035). Without it the sandbox gets no socket at all: no way out.
    */
-  tunnelSessionId: SessionId.optional(),
+  tunnelSessionId: SandboxId.optional(),
   /** Replaces the image's command (diagnostics and tests); sessions run the default, sandboxd. */
   command: Command.optional(),
 });

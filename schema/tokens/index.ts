@@ -13,11 +13,14 @@ const base = {
   jti: z.string().min(16),
 };
 
-/** Sandbox → tunnel. Single-use: the session's gateway records the jti. */
+/**
+ * Sandbox → tunnel. Single-use: the gateway records the jti. `sub` is the gateway's owner: a
+ * session, or a snapshot build whose temporary sandbox has a gateway of its own (ADR 0035).
+ */
 export const BootstrapClaims = z.strictObject({
   ...base,
   purpose: z.literal('bootstrap'),
-  sub: z.string().regex(/^ses_/),
+  sub: z.string().regex(/^(ses|snp)_/),
   org: z.string().regex(/^org_/),
 });
 

@@ -36,6 +36,14 @@ function sessionIdOf(c: AppContext): string {
   return sessionId;
 }
 
+/** A tunnel's gateway: a session's, or a snapshot build's temporary sandbox's (ADR 0035). */
+function gatewayOwnerOf(c: AppContext): string {
+  const owner = c.req.param('sessionId') ?? '';
+  if (!isId('session', owner) && !isId('snapshot', owner))
+    throw new ProblemError('not_found', 'No such session or snapshot build.');
+  return owner;
+}
+
 function bearer(c: AppContext): string | null {
   const header = c.req.header('authorization');
   if (header === undefined) return null;
@@ -72,10 +80,13 @@ async function toGateway(
   );
 }
 
-/** `/tunnel/:sessionId` — sandboxd, with a bootstrap JWT or a resume token (PROTOCOL.md §1, §4). */
+/**
+ * `/tunnel/:sessionId` — sandboxd, with a bootstrap JWT or a resume token (PROTOCOL.md §1, §4).
+ * The id may also be a snapshot build's (`snp_…`): its token's `sub` must name it all the same.
+ */
 export async function tunnelIngress(c: AppContext): Promise<Response> {
   requireUpgrade(c);
-  const sessionId = sessionIdOf(c);
+  const sessionId = gatewayOwnerOf(c);
   const token = bearer(c);
   if (token === null)
     throw new ProblemError('unauthenticated', 'Send the bootstrap or resume token as a Bearer token.');

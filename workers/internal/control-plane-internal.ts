@@ -7,6 +7,7 @@ import { loadConfig } from '../lib/context.ts';
 import { openDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { createLogger } from '../lib/log.ts';
+import { signalStop } from '../lifecycle/session-state.ts';
 import { insertAuditBatch, markSessionStopping } from './gateway-events.ts';
 
 // The Worker's internal RPC surface for Durable Objects (ADR 0001, 0030): a
@@ -95,6 +96,7 @@ export class ControlPlaneInternal
       });
       const limiter = this.env.ORG_LIMITER.get(this.env.ORG_LIMITER.idFromName(report.orgId));
       await limiter.release({ sessionId: report.sandboxId });
+      await signalStop(this.env, report.sandboxId, reason);
     });
     createLogger({ runnerId: report.runnerId }).info('sandbox gone', {
       sandboxId: report.sandboxId,
@@ -113,6 +115,7 @@ export class ControlPlaneInternal
     reason: SessionStopReason;
   }): Promise<{ accepted: boolean }> {
     const accepted = await this.#withDb((db) => markSessionStopping(db, input));
+    if (accepted) await signalStop(this.env, input.sessionId, input.reason);
     createLogger({ sessionId: input.sessionId }).info('session stop requested', {
       reason: input.reason,
       accepted,

@@ -1,16 +1,302 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import { NonRetryableError } from 'cloudflare:workflows';
+import { sessions } from '@airlock/schema/db';
+import type { SessionSettings } from '@airlock/schema/gateway';
+import { eq } from 'drizzle-orm';
+import { loadConfig } from '../lib/context.ts';
+import { type Database, openDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
+import { createLogger } from '../lib/log.ts';
+import { runHeadless } from '../lifecycle/headless.ts';
+import { endGateway, ProvisionError, provision, teardown } from '../lifecycle/provision.ts';
+import { activePlan, type Loaded, load, SessionFailure, storePlan } from '../lifecycle/session-plan.ts';
+import {
+  LIVE,
+  parseSandboxRef,
+  releaseQuota,
+  STOP_EVENT,
+  saveSandboxRef,
+  sessionStatus,
+  transition,
+} from '../lifecycle/session-state.ts';
+import type { SandboxRef } from '../providers/types.ts';
 
 export interface SessionLifecycleParams {
   readonly sessionId: string;
 }
 
-/** Quota → plan → gateway → provision → tunnel → agent → stop → release (see DESIGN.md §5). */
+// A session from `pending` to `stopped` or `failed` (ADR 0035): quota →
+// runtime plan (stored) → gateway + sandbox from the ready snapshot → tunnel →
+// agent (PTY, or the headless command with the prompt) → running → stop
+// (the stop route, idle, tunnel lost, sandbox gone: each sends a `stop` event;
+// or the TTL) → gateway ended → sandbox stopped and destroyed → quota
+// released. Whatever fails, the last steps run: teardown and release happen on
+// every path, and the cron sweep catches an instance that died anyway.
+
+interface Ending {
+  readonly status: 'stopped' | 'failed';
+  readonly reason: string;
+  readonly exitCode?: number | null;
+}
+
+const NO_RETRY = { retries: { limit: 0, delay: 1000 } } as const;
+const FEW_RETRIES = { retries: { limit: 3, delay: 2000, backoff: 'exponential' as const } };
+/** A lost stop event costs at most this long: the waits are sliced and re-check the database. */
+const STOP_POLL_SECONDS = 300;
+const OUTPUT_TAIL = 2000;
+
 export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLifecycleParams> {
-  override async run(event: WorkflowEvent<SessionLifecycleParams>, _step: WorkflowStep): Promise<void> {
-    throw new NonRetryableError(
-      `session lifecycles are not available in this build (session ${event.payload.sessionId})`,
+  override async run(event: WorkflowEvent<SessionLifecycleParams>, step: WorkflowStep): Promise<void> {
+    const { sessionId } = event.payload;
+    const log = createLogger({ sessionId, workflow: 'session-lifecycle' });
+    let loaded: Loaded | null = null;
+    let ending: Ending;
+    try {
+      loaded = await step.do('load session', FEW_RETRIES, () => this.#db((db) => load(db, sessionId)));
+      ending = await this.#live(step, sessionId, loaded);
+    } catch (error) {
+      ending = { status: 'failed', reason: failureReason(error) };
+    }
+    log.info('session ending', { status: ending.status });
+    const orgId = loaded?.orgId ?? null;
+    const stopped = await step.do('tear down', FEW_RETRIES, () => this.#tearDown(sessionId, ending));
+    await step.do('finish', FEW_RETRIES, () =>
+      this.#db(async (db) => {
+        const exitCode = ending.exitCode ?? stopped.exitCode;
+        const set = { stoppedAt: new Date(), ...(exitCode === null ? {} : { exitCode }) };
+        if (ending.status === 'failed')
+          await transition(db, sessionId, {
+            from: [...LIVE, 'stopping'],
+            to: 'failed',
+            reason: ending.reason,
+            set: { ...set, failureReason: ending.reason },
+          });
+        else
+          await transition(db, sessionId, {
+            from: [...LIVE, 'stopping'],
+            to: 'stopped',
+            reason: ending.reason,
+            set,
+          });
+        const [row] = await db
+          .select({ orgId: sessions.orgId })
+          .from(sessions)
+          .where(eq(sessions.id, sessionId));
+        const org = orgId ?? row?.orgId;
+        if (org !== undefined) await releaseQuota(this.env, org, sessionId);
+      }),
     );
   }
+
+  /** Up to the moment the session should end; returns how it ends. */
+  async #live(step: WorkflowStep, sessionId: string, s: Loaded): Promise<Ending> {
+    const config = loadConfig(this.env);
+    const limits = config.limits;
+    const ttlMs = limits.session_ttl_seconds * 1000;
+
+    const quota = await step.do('acquire quota', FEW_RETRIES, async () => {
+      const limiter = this.env.ORG_LIMITER.get(this.env.ORG_LIMITER.idFromName(s.orgId));
+      // The lease outlives the TTL a little: the lifecycle releases it; expiry is the backstop.
+      const result = await limiter.acquire({
+        sessionId,
+        limit: limits.max_concurrent_sessions_per_org,
+        ttlMs: ttlMs + 15 * 60_000,
+      });
+      return result.ok
+        ? { ok: true as const, active: result.active, limit: limits.max_concurrent_sessions_per_org }
+        : { ok: false as const, active: result.active, limit: result.limit };
+    });
+    if (!quota.ok)
+      throw new SessionFailure(
+        `Over the org's concurrent-session quota: ${quota.active} of ${quota.limit} sessions are running.`,
+      );
+
+    const revision = await step.do('compile plan', FEW_RETRIES, () =>
+      this.#db((db) => storePlan(db, sessionId, s)),
+    );
+    if (await this.#stopRequested(step, sessionId, 'check before provisioning')) return stoppedEarly();
+    await step.do('status provisioning', FEW_RETRIES, () =>
+      this.#db((db) =>
+        transition(db, sessionId, {
+          from: ['pending'],
+          to: 'provisioning',
+          reason: 'quota acquired, plan compiled',
+        }),
+      ),
+    );
+
+    const settings: SessionSettings = {
+      scrollbackBytes: limits.scrollback_bytes,
+      idleTimeoutSeconds: limits.idle_timeout_seconds,
+      tunnelGraceSeconds: limits.tunnel_grace_seconds,
+      tunnelSilenceSeconds: 60,
+    };
+    await step.do('provision sandbox', { ...NO_RETRY, timeout: '10 minutes' }, () =>
+      this.#db(async (db) => {
+        const plan = await activePlan(db, sessionId, revision);
+        try {
+          const ref = await provision(
+            { env: this.env, config, db },
+            {
+              orgId: s.orgId,
+              gatewayId: sessionId,
+              plan,
+              revision,
+              attribution: s.attribution,
+              settings,
+              image: s.imageRef,
+              resources: s.resources,
+              provider: s.provider,
+              onCreated: async (created) => {
+                await saveSandboxRef(db, sessionId, created);
+                await transition(db, sessionId, {
+                  from: ['provisioning'],
+                  to: 'starting',
+                  reason: `sandbox ${created.externalId ?? created.sandboxId} created${created.runnerId === null ? '' : ` on runner ${created.runnerId}`}; starting it`,
+                });
+              },
+            },
+          );
+          return ref;
+        } catch (error) {
+          if (error instanceof ProvisionError) throw new NonRetryableError(error.message);
+          throw error;
+        }
+      }),
+    );
+
+    if (await this.#stopRequested(step, sessionId, 'check before the agent')) return stoppedEarly();
+    if (s.mode === 'headless') return this.#headless(step, sessionId, s, revision);
+
+    await step.do('open agent terminal', FEW_RETRIES, async () => {
+      const opened = await this.#gateway(sessionId).openAgentTerminal({ cols: 120, rows: 32 });
+      if (!opened.ok && opened.code !== 'TERMINAL_RUNNING')
+        throw new NonRetryableError(`The agent's terminal could not be opened: ${opened.message}`);
+      return true;
+    });
+    await this.#toRunning(step, sessionId, 'agent running in its terminal');
+    return this.#awaitStop(step, sessionId, s.createdAt + ttlMs);
+  }
+
+  async #headless(step: WorkflowStep, sessionId: string, s: Loaded, revision: number): Promise<Ending> {
+    await this.#toRunning(step, sessionId, 'agent running headless');
+    const ttlMs = loadConfig(this.env).limits.session_ttl_seconds * 1000;
+    const outcome = await step.do('run agent headless', { ...NO_RETRY, timeout: '8 hours' }, () =>
+      this.#db(async (db) => {
+        const plan = await activePlan(db, sessionId, revision);
+        const agent = plan.processes.find((p) => p.pty);
+        return runHeadless(this.#gateway(sessionId), {
+          command: [...plan.agent.headless, s.prompt ?? ''],
+          env: { ...plan.env, ...(agent?.env ?? {}) },
+          ...(agent === undefined ? {} : { cwd: agent.cwd }),
+          timeoutMs: Math.max(60_000, s.createdAt + ttlMs - Date.now()),
+        });
+      }),
+    );
+    if (outcome.error !== null)
+      return { status: 'failed', reason: `The agent could not run: ${outcome.error}`, exitCode: null };
+    const tail = outcome.tail.trim().slice(-OUTPUT_TAIL);
+    if (outcome.exitCode !== 0)
+      return {
+        status: 'failed',
+        reason: `The agent exited with code ${outcome.exitCode}${outcome.timedOut ? ' (timed out)' : ''}: ${tail}`,
+        exitCode: outcome.exitCode,
+      };
+    await step.do('status stopping (agent done)', FEW_RETRIES, () =>
+      this.#db((db) =>
+        transition(db, sessionId, {
+          from: ['running'],
+          to: 'stopping',
+          reason: `the agent finished (exit code 0)${tail === '' ? '' : `; output ends: ${tail}`}`,
+          set: { exitCode: 0 },
+        }),
+      ),
+    );
+    return { status: 'stopped', reason: 'headless run complete', exitCode: 0 };
+  }
+
+  async #toRunning(step: WorkflowStep, sessionId: string, reason: string): Promise<void> {
+    await step.do('status running', FEW_RETRIES, () =>
+      this.#db((db) =>
+        transition(db, sessionId, {
+          from: ['starting'],
+          to: 'running',
+          reason,
+          set: { startedAt: new Date() },
+        }),
+      ),
+    );
+  }
+
+  /** Wait for a stop (event or status), or the TTL; slices re-check the database. */
+  async #awaitStop(step: WorkflowStep, sessionId: string, deadline: number): Promise<Ending> {
+    for (let round = 0; ; round++) {
+      const status = await step.do(`stop check ${round}`, FEW_RETRIES, () =>
+        this.#db((db) => sessionStatus(db, sessionId)),
+      );
+      if (status === null || !LIVE.includes(status))
+        return { status: status === 'failed' ? 'failed' : 'stopped', reason: 'stopped on request' };
+      const left = await step.do(`ttl left ${round}`, () => Promise.resolve(deadline - Date.now()));
+      if (left <= 0) {
+        await step.do('status stopping (ttl)', FEW_RETRIES, () =>
+          this.#db((db) =>
+            transition(db, sessionId, { from: LIVE, to: 'stopping', reason: 'the session reached its TTL' }),
+          ),
+        );
+        return { status: 'stopped', reason: 'the session reached its TTL' };
+      }
+      try {
+        await step.waitForEvent(`stop ${round}`, {
+          type: STOP_EVENT,
+          timeout: Math.min(left, STOP_POLL_SECONDS * 1000),
+        });
+      } catch {
+        // Timed out: look at the database and the TTL again.
+      }
+    }
+  }
+
+  async #stopRequested(step: WorkflowStep, sessionId: string, name: string): Promise<boolean> {
+    const status = await step.do(name, FEW_RETRIES, () => this.#db((db) => sessionStatus(db, sessionId)));
+    return status !== null && !LIVE.includes(status);
+  }
+
+  async #tearDown(sessionId: string, ending: Ending): Promise<{ exitCode: number | null }> {
+    await endGateway(this.env, sessionId, ending.reason.slice(0, 200));
+    return this.#db(async (db) => {
+      const [row] = await db
+        .select({ sandboxRef: sessions.sandboxRef })
+        .from(sessions)
+        .where(eq(sessions.id, sessionId));
+      const ref: SandboxRef | null = parseSandboxRef(row?.sandboxRef ?? null);
+      if (ref === null) return { exitCode: null };
+      return teardown({ env: this.env, db }, ref);
+    });
+  }
+
+  #gateway(sessionId: string) {
+    return this.env.SESSION_GATEWAY.get(this.env.SESSION_GATEWAY.idFromName(sessionId));
+  }
+
+  async #db<T>(work: (db: Database) => Promise<T>): Promise<T> {
+    const handle = openDb(loadConfig(this.env));
+    try {
+      return await work(handle.db);
+    } finally {
+      await handle.end().catch(() => {});
+    }
+  }
+}
+
+function stoppedEarly(): Ending {
+  return { status: 'stopped', reason: 'stopped before the agent started' };
+}
+
+/** A failure's reason for `failure_reason`: the message, without the Workflows wrapper's prefix. */
+function failureReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    message.replace(/^(NonRetryableError|Error|WorkflowError):\s*/, '').slice(0, 1000) ||
+    'the session lifecycle failed'
+  );
 }

@@ -122,7 +122,12 @@ export const snapshots = pgTable(
   (t) => [
     index('snapshots_version_idx').on(t.profileVersionId, t.createdAt),
     index('snapshots_org_status_idx').on(t.orgId, t.status),
-    check('snapshots_ready_has_image', sql`${t.status} <> 'ready' or ${t.imageRef} is not null`),
+    // A ready snapshot has its image; a setup test never keeps one (its `ready` means the script passed).
+    check(
+      'snapshots_ready_has_image',
+      sql`${t.kind} = 'setup_test' or ${t.status} <> 'ready' or ${t.imageRef} is not null`,
+    ),
+    check('snapshots_setup_test_no_image', sql`${t.kind} = 'snapshot' or ${t.imageRef} is null`),
   ],
 );
 

@@ -17,7 +17,7 @@ export type PlanOutcome =
 
 export async function loadRuntimePlan(
   db: Database,
-  input: { orgId: string; versionId: string },
+  input: { orgId: string; versionId: string; allowDraft?: boolean },
 ): Promise<PlanOutcome> {
   const [row] = await db
     .select()
@@ -28,7 +28,11 @@ export async function loadRuntimePlan(
   try {
     return {
       ok: true,
-      plan: compileRuntimePlan({ version, connections: await connectionsOf(db, input.orgId, version) }),
+      plan: compileRuntimePlan({
+        version,
+        connections: await connectionsOf(db, input.orgId, version),
+        allowDraft: input.allowDraft === true,
+      }),
     };
   } catch (error) {
     if (error instanceof PlanCompileError) return { ok: false, reason: 'invalid', issues: error.issues };

@@ -15,6 +15,7 @@ import type { Database } from '../../lib/db.ts';
 import { safeErrorMessage } from '../../lib/log.ts';
 import { ProblemError } from '../../lib/problem.ts';
 import { enforceRateLimit } from '../../lib/rate-limit.ts';
+import { signalStop } from '../../lifecycle/session-state.ts';
 import { recordAudit } from '../audit/record.ts';
 import { decodeCursor, paginate } from '../cursor.ts';
 import { iso } from '../env.ts';
@@ -236,6 +237,8 @@ export const sessionRoutes = [
         );
         return row;
       });
+      // Wake the lifecycle now rather than at its next look at the database.
+      if (updated !== undefined) await signalStop(c.env, updated.id, 'stopped on request');
       return c.json(sessionOut(updated ?? (await findSession(db, member.orgId, current.id))), 202);
     },
   }),

@@ -20,6 +20,7 @@ export function snapshotOut(row: SnapshotRow): Snapshot {
     status: row.status,
     provider: row.provider,
     imageRef: row.imageRef,
+    exitCode: row.exitCode,
     failureReason: row.failureReason,
     createdAt: iso(row.createdAt),
     startedAt: iso(row.startedAt),

@@ -1,0 +1,3 @@
+ALTER TABLE "snapshots" DROP CONSTRAINT "snapshots_ready_has_image";--> statement-breakpoint
+ALTER TABLE "snapshots" ADD CONSTRAINT "snapshots_setup_test_no_image" CHECK ("snapshots"."kind" = 'snapshot' or "snapshots"."image_ref" is null);--> statement-breakpoint
+ALTER TABLE "snapshots" ADD CONSTRAINT "snapshots_ready_has_image" CHECK ("snapshots"."kind" = 'setup_test' or "snapshots"."status" <> 'ready' or "snapshots"."image_ref" is not null);

@@ -1,0 +1,192 @@
+import { AGENT_PACKAGES, AGENTS, type RuntimePlan, WORKSPACE_ROOT } from '@airlock/schema/plan';
+import type { SandboxProvider, SandboxRef } from '../providers/types.ts';
+import type { BuildLog } from './build-log.ts';
+import { buildExecEnv } from './sandbox-env.ts';
+import { streamedExec } from './streamed-exec.ts';
+
+// What a build does inside its temporary sandbox, one function per workflow
+// step. Each returns `null` when it succeeded, or why it failed (the step,
+// the exit code, the last lines of output); provider errors are thrown and
+// retried by the workflow. Network access happens only as the `sandbox` user
+// through sandboxd's proxy, i.e. through the build's gateway.
+
+export interface StepFailure {
+  readonly reason: string;
+  readonly exitCode: number | null;
+}
+
+export interface BuildSandbox {
+  readonly provider: SandboxProvider;
+  readonly ref: SandboxRef;
+  readonly plan: RuntimePlan;
+  readonly log: BuildLog;
+}
+
+/** Agent CLIs go here (owned by `sandbox`), linked into /usr/local/bin so every user finds them. */
+export const AGENT_PREFIX = '/opt/airlock/agent';
+
+async function run(
+  b: BuildSandbox,
+  what: string,
+  operationId: string,
+  command: string[],
+  options: { user: 'root' | 'sandbox'; stdin?: string; timeoutSeconds?: number; workdir?: string },
+): Promise<StepFailure | null> {
+  const outcome = await streamedExec(
+    b.provider,
+    b.ref,
+    {
+      operationId,
+      command,
+      user: options.user,
+      env: buildExecEnv(b.plan),
+      timeoutSeconds: options.timeoutSeconds ?? 600,
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      ...(options.workdir === undefined ? {} : { workdir: options.workdir }),
+    },
+    b.log,
+  );
+  if (outcome.exitCode === 0 && !outcome.timedOut) return null;
+  const ended = outcome.timedOut
+    ? `timed out after ${options.timeoutSeconds ?? 600} s`
+    : `exited with ${outcome.exitCode}`;
+  const tail = b.log.tail() || `${outcome.stdout}${outcome.stderr}`.split('\n').slice(-15).join('\n');
+  return { reason: `${what} ${ended}${tail === '' ? '' : `:\n${tail}`}`, exitCode: outcome.exitCode };
+}
+
+/** npm global install of the runtime's CLI from the configured registry (passthrough in the plan). */
+export async function installAgent(b: BuildSandbox, registry: string): Promise<StepFailure | null> {
+  const runtime = b.plan.agent.runtime;
+  const pkg = AGENT_PACKAGES[runtime];
+  const cli = AGENTS[runtime].interactive[0] ?? runtime;
+  b.log.system(`installing ${pkg} (${runtime}) from the npm registry`);
+  const prepared = await run(
+    b,
+    'preparing the agent prefix',
+    'agent.prefix',
+    ['sh', '-c', `mkdir -p ${AGENT_PREFIX} && chown sandbox:sandbox ${AGENT_PREFIX}`],
+    { user: 'root' },
+  );
+  if (prepared !== null) return prepared;
+  const installed = await run(
+    b,
+    `npm install ${pkg}`,
+    'agent.install',
+    [
+      'sh',
+      '-c',
+      'cache=$(mktemp -d) && npm install --global --prefix "$1" --registry "$2" --cache "$cache" --no-fund --no-audit --no-update-notifier "$3"; code=$?; rm -rf "$cache"; exit $code',
+      'npm-install',
+      AGENT_PREFIX,
+      registry,
+      pkg,
+    ],
+    { user: 'sandbox', timeoutSeconds: 1200 },
+  );
+  if (installed !== null) return installed;
+  const linked = await run(
+    b,
+    'linking the agent CLI',
+    'agent.link',
+    ['sh', '-c', `for f in ${AGENT_PREFIX}/bin/*; do ln -sf "$f" /usr/local/bin/; done`],
+    { user: 'root' },
+  );
+  if (linked !== null) return linked;
+  return run(b, `${cli} --version`, 'agent.check', [cli, '--version'], { user: 'sandbox' });
+}
+
+/** Clone the plan's repositories through the gateway, which injects the git credential. */
+export async function cloneRepositories(b: BuildSandbox): Promise<StepFailure | null> {
+  for (const [i, repo] of b.plan.workspace.entries()) {
+    b.log.system(
+      `cloning ${repo.repository}${repo.ref === undefined ? '' : ` (${repo.ref})`} into ${repo.path}`,
+    );
+    const failed = await run(
+      b,
+      `git clone ${repo.repository}`,
+      `clone.${i}`,
+      [
+        'sh',
+        '-c',
+        // A retried step finds the clone already there.
+        'if [ -d "$2/.git" ]; then echo "already cloned"; exit 0; fi; mkdir -p "$(dirname "$2")" || exit 1; if [ -n "$3" ]; then exec git clone --progress --branch "$3" -- "$1" "$2"; fi; exec git clone --progress -- "$1" "$2"',
+        'git-clone',
+        repo.cloneUrl,
+        repo.path,
+        repo.ref ?? '',
+      ],
+      { user: 'sandbox', timeoutSeconds: 1200 },
+    );
+    if (failed !== null) return failed;
+  }
+  return null;
+}
+
+/** The plan's files (agent and MCP config), owned by `sandbox`; `ifAbsent` ones never overwrite. */
+export async function writePlanFiles(b: BuildSandbox): Promise<StepFailure | null> {
+  for (const [i, file] of b.plan.files.entries()) {
+    b.log.system(`writing ${file.path}`);
+    const failed = await run(
+      b,
+      `writing ${file.path}`,
+      `file.${i}`,
+      [
+        'sh',
+        '-c',
+        'if [ "$3" = 1 ] && [ -e "$1" ]; then echo "kept (exists)"; exit 0; fi; mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1" && chown sandbox:sandbox "$1"',
+        'write-file',
+        file.path,
+        file.mode.toString(8),
+        file.ifAbsent ? '1' : '0',
+      ],
+      { user: 'root', stdin: file.content },
+    );
+    if (failed !== null) return failed;
+  }
+  return null;
+}
+
+/** The profile's setup script as `sandbox`, in the workspace, its output streamed to the log. */
+export async function runSetupScript(b: BuildSandbox, script: string): Promise<StepFailure | null> {
+  if (script.trim() === '') {
+    b.log.system('no setup script');
+    await b.log.flush();
+    return null;
+  }
+  const only = b.plan.workspace.length === 1 ? b.plan.workspace[0] : undefined;
+  const cwd = only?.path ?? WORKSPACE_ROOT;
+  b.log.system(`running the setup script in ${cwd}`);
+  return run(
+    b,
+    'the setup script',
+    'setup',
+    [
+      'bash',
+      '-c',
+      // The script arrives on stdin, so it never sits in a process's arguments; it runs with
+      // stdin closed and is removed before the image is captured.
+      'f=$(mktemp /tmp/airlock-setup.XXXXXX) && cat > "$f" && mkdir -p "$1" && cd "$1" && bash "$f" </dev/null; code=$?; rm -f "$f"; exit $code',
+      'airlock-setup',
+      cwd,
+    ],
+    { user: 'sandbox', stdin: script, timeoutSeconds: 3600 },
+  );
+}
+
+/**
+ * Before capture: the temporary sandbox's CA certificate (its key never left sandboxd's
+ * memory) must not stay trusted in the image; each session's sandboxd installs its own.
+ */
+export async function scrubForCapture(b: BuildSandbox): Promise<StepFailure | null> {
+  return run(
+    b,
+    'cleaning up before capture',
+    'capture.scrub',
+    [
+      'sh',
+      '-c',
+      'rm -f /usr/local/share/ca-certificates/airlock-sandbox-ca.crt /etc/airlock/ca.pem && (update-ca-certificates --fresh >/dev/null 2>&1 || true) && rm -rf /tmp/airlock-* /home/sandbox/.npm/_cacache',
+    ],
+    { user: 'root' },
+  );
+}

@@ -1,0 +1,98 @@
+import { profileVersions, sessionRuntimePlans, sessions, snapshots } from '@airlock/schema/db';
+import { newId } from '@airlock/schema/ids';
+import type { RuntimePlan } from '@airlock/schema/plan';
+import type { SandboxResources } from '@airlock/schema/runner';
+import { and, eq, isNull } from 'drizzle-orm';
+import { loadRuntimePlan } from '../control-plane/profiles/compile-plan.ts';
+import type { Database } from '../lib/db.ts';
+
+// What the session lifecycle reads from Postgres: the session with its version
+// and ready snapshot, and its runtime plan (compiled once, stored in
+// `session_runtime_plans`, read back by later steps instead of recompiled).
+
+/** A failure that ends the session: the message is its reason. */
+export class SessionFailure extends Error {
+  override readonly name = 'SessionFailure';
+}
+
+export interface Loaded {
+  readonly orgId: string;
+  readonly versionId: string;
+  readonly mode: 'interactive' | 'headless';
+  readonly prompt: string | null;
+  readonly provider: 'docker' | 'e2b' | 'modal';
+  readonly imageRef: string;
+  readonly resources: SandboxResources;
+  readonly attribution: {
+    startedBy: string | null;
+    triggerId: string | null;
+    triggerDeliveryId: string | null;
+  };
+  readonly createdAt: number;
+}
+
+export async function load(db: Database, sessionId: string): Promise<Loaded> {
+  const [row] = await db
+    .select({ session: sessions, resources: profileVersions.resources, snapshot: snapshots })
+    .from(sessions)
+    .innerJoin(profileVersions, eq(profileVersions.id, sessions.profileVersionId))
+    .leftJoin(snapshots, eq(snapshots.id, sessions.snapshotId))
+    .where(eq(sessions.id, sessionId));
+  if (row === undefined) throw new SessionFailure(`No session ${sessionId}.`);
+  const { session, snapshot } = row;
+  if (snapshot === null || snapshot.status !== 'ready' || snapshot.imageRef === null)
+    throw new SessionFailure(
+      "The session's snapshot is not ready (or was deleted); publish the profile again.",
+    );
+  return {
+    orgId: session.orgId,
+    versionId: session.profileVersionId,
+    mode: session.mode,
+    prompt: session.prompt,
+    provider: session.provider,
+    imageRef: snapshot.imageRef,
+    resources: row.resources,
+    attribution: {
+      startedBy: session.startedBy,
+      triggerId: session.triggerId,
+      triggerDeliveryId: session.triggerDeliveryId,
+    },
+    createdAt: session.createdAt.getTime(),
+  };
+}
+
+/** Compile the version's plan and store it as revision 1 (once); returns the active revision. */
+export async function storePlan(db: Database, sessionId: string, s: Loaded): Promise<number> {
+  const [existing] = await db
+    .select({ revision: sessionRuntimePlans.revision })
+    .from(sessionRuntimePlans)
+    .where(and(eq(sessionRuntimePlans.sessionId, sessionId), isNull(sessionRuntimePlans.supersededAt)));
+  if (existing !== undefined) return existing.revision;
+  const outcome = await loadRuntimePlan(db, { orgId: s.orgId, versionId: s.versionId });
+  if (!outcome.ok)
+    throw new SessionFailure(
+      outcome.reason === 'not_found'
+        ? 'The profile version is gone.'
+        : `The profile version cannot run: ${outcome.issues.map((i) => i.message).join('; ')}`,
+    );
+  await db
+    .insert(sessionRuntimePlans)
+    .values({
+      id: newId('runtimePlan'),
+      sessionId,
+      revision: 1,
+      plan: outcome.plan,
+      compiledFromVersionId: s.versionId,
+    })
+    .onConflictDoNothing();
+  return 1;
+}
+
+export async function activePlan(db: Database, sessionId: string, revision: number): Promise<RuntimePlan> {
+  const [row] = await db
+    .select({ plan: sessionRuntimePlans.plan })
+    .from(sessionRuntimePlans)
+    .where(and(eq(sessionRuntimePlans.sessionId, sessionId), eq(sessionRuntimePlans.revision, revision)));
+  if (row === undefined) throw new SessionFailure(`The session's plan revision ${revision} is missing.`);
+  return row.plan;
+}
