@@ -52,15 +52,22 @@ async function exec(
   return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(chunks).toString().trim() };
 }
 
-/** The proxy settings sandboxd gives its children, read from one of them (the agent). */
+// sandboxd's defaults (sandboxd/src/startup.rs), for when no child of it is alive to copy from.
+const DEFAULT_PROXY = 'http://127.0.0.1:8877';
+const DEFAULT_CA = '/etc/airlock/ca.pem';
+
+/** The proxy settings sandboxd gives its children, read from one of them, else its defaults. */
 async function proxyEnv(world: CredentiallessWorld, containerId: string): Promise<string[]> {
   const found = await exec(world, containerId, [
     'sh',
     '-c',
     'for p in /proc/[0-9]*; do if tr "\\0" "\\n" < "$p/environ" 2>/dev/null | grep -q "^HTTPS_PROXY="; then tr "\\0" "\\n" < "$p/environ"; exit 0; fi; done; exit 3',
   ]);
-  if (found.exitCode !== 0) throw new Error('no process in the sandbox carries the proxy settings');
-  return found.output.split('\n').filter((line) => PROXY_VARS.test(line));
+  if (found.exitCode === 0) return found.output.split('\n').filter((line) => PROXY_VARS.test(line));
+  return [
+    ...['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].map((n) => `${n}=${DEFAULT_PROXY}`),
+    ...['SSL_CERT_FILE', 'CURL_CA_BUNDLE'].map((n) => `${n}=${DEFAULT_CA}`),
+  ];
 }
 
 const curl = (url: string, ...extra: string[]) => [

@@ -4,7 +4,13 @@ import { type ScriptedReply, shellCall, type Turn } from '../standins/openai.ts'
 import { type BypassOutcome, runBypassAttempts } from './bypass.ts';
 import { type CredentiallessWorld, startCredentiallessWorld } from './credentialless-world.ts';
 import { type ScanReport, scanContainer } from './secret-scanner.ts';
-import { type PublishedProfile, publishCodexProfile, waitForSession, waitForSnapshot } from './sessions.ts';
+import {
+  type PublishedProfile,
+  publishCodexProfile,
+  sessionHistory,
+  waitForSession,
+  waitForSnapshot,
+} from './sessions.ts';
 
 // The credentialless proof (issue 7, ADR 0048), through the public API only:
 // connections to the OpenAI and GitHub stand-ins, a codex profile with the
@@ -91,7 +97,11 @@ describe('the credentialless proof', () => {
     });
     sandboxId = session.id;
     const ended = await waitForSession(world, session.id, ['stopped', 'failed'], 600_000);
-    expect(ended.failureReason ?? null, world.logs().slice(-4000)).toBeNull();
+    const history = await sessionHistory(world, session.id);
+    const seen = world.openai.requests.map(
+      (r) => `${r.method} ${r.path} ${r.authorized ? 'ok' : 'REJECTED'}`,
+    );
+    expect(ended.failureReason ?? null, `${history}\nmodel calls: ${seen.join(', ')}`).toBeNull();
     expect(ended.status).toBe('stopped');
 
     // The upstream saw the real key on every model call, and never the placeholder.

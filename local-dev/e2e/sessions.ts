@@ -89,6 +89,17 @@ export async function waitForSnapshot(
   }
 }
 
+/** The session's transitions with their reasons, one line (for failure messages). */
+export async function sessionHistory(world: CredentiallessWorld, sessionId: string): Promise<string> {
+  const events = await world
+    .api<{ items: Array<{ fromStatus: string | null; toStatus: string; reason: string | null }> }>(
+      'GET',
+      `/orgs/${world.orgId}/sessions/${sessionId}/events`,
+    )
+    .catch(() => ({ items: [] }));
+  return events.items.map((e) => `${e.fromStatus ?? '∅'}→${e.toStatus}: ${e.reason ?? ''}`).join(' | ');
+}
+
 /** Until the session reaches one of `statuses`; a terminal status it was not waiting for fails fast. */
 export async function waitForSession(
   world: CredentiallessWorld,
@@ -103,7 +114,7 @@ export async function waitForSession(
     if (statuses.includes(session.status)) return session;
     if (session.status === 'failed' || session.status === 'stopped')
       throw new Error(
-        `session ${sessionId} ended ${session.status} (${session.failureReason ?? 'no reason'}) while waiting for ${statuses.join('|')}`,
+        `session ${sessionId} ended ${session.status} (${session.failureReason ?? 'no reason'}) while waiting for ${statuses.join('|')}; ${await sessionHistory(world, sessionId)}`,
       );
     if (Date.now() > deadline)
       throw new Error(`session ${sessionId} still ${session.status} after ${timeoutMs / 1000} s`);
