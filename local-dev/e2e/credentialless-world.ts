@@ -7,6 +7,7 @@ import { type Config, configFromWorkerEnv } from '@airlock/config';
 import { newId } from '@airlock/schema/ids';
 import Docker from 'dockerode';
 import pg from 'pg';
+import { removeRunnerResources } from '../../runner/e2e/cleanup.ts';
 import { ensureBaseImage } from '../../runner/images/build.ts';
 import { LABEL } from '../../runner/src/docker/labels.ts';
 import { ensureDashboardBuilt } from '../dashboard-build.ts';
@@ -266,19 +267,7 @@ export async function startCredentiallessWorld(
     });
     stops.push(async () => {
       await runner.stop();
-      for (const c of await docker.listContainers({
-        all: true,
-        filters: { label: [`${LABEL.runner}=${runnerId}`] },
-      }))
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => {});
-      for (const image of await docker.listImages({ filters: { label: [`${LABEL.runner}=${runnerId}`] } }))
-        await docker
-          .getImage(image.Id)
-          .remove({ force: true })
-          .catch(() => {});
+      await removeRunnerResources(docker, runnerId);
     });
     await waitFor(
       'the runner to be listed online',
