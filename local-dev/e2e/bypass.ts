@@ -21,7 +21,7 @@ export interface BypassOutcome {
   readonly attempts: readonly Attempt[];
   /** Hosts whose denial should be in the audit trail (the attempts that reached the gateway). */
   readonly expectedAudited: readonly string[];
-  /** Of those, the ones found as `decision=deny` audit events of the session. */
+  /** Of those, the ones found as `decision=denied` audit events of the session. */
   readonly audited: readonly string[];
 }
 
@@ -160,7 +160,7 @@ export async function runBypassAttempts(
   while (Date.now() < deadline) {
     const page = await world.api<{ items: Array<{ host: string | null; decision: string | null }> }>(
       'GET',
-      `/orgs/${world.orgId}/audit?sessionId=${sessionId}&decision=deny&limit=200`,
+      `/orgs/${world.orgId}/audit?sessionId=${sessionId}&decision=denied&limit=200`,
     );
     const hosts = page.items.map((e) => (e.host ?? '').replace(/:\d+$/, ''));
     audited = expectedAudited.filter((h) => hosts.includes(h));

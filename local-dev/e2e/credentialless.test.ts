@@ -151,14 +151,17 @@ describe('the credentialless proof', () => {
       mode: 'interactive',
     });
     await waitForSession(world, session.id, ['running'], 300_000);
-    const container = await world.containerOf(session.id);
-    if (container === undefined) throw new Error(`no container for ${session.id}`);
-    bypass = await runBypassAttempts(world, session.id, container);
-    expect(bypass.control.succeeded, bypass.control.output).toBe(true);
-    for (const attempt of bypass.attempts)
-      expect(attempt.succeeded, `${attempt.name}: ${attempt.output}`).toBe(false);
-    expect([...bypass.audited].sort()).toEqual([...bypass.expectedAudited].sort());
-    await world.api('POST', `/orgs/${world.orgId}/sessions/${session.id}/stop`, {});
+    try {
+      const container = await world.containerOf(session.id);
+      if (container === undefined) throw new Error(`no container for ${session.id}`);
+      bypass = await runBypassAttempts(world, session.id, container);
+      expect(bypass.control.succeeded, bypass.control.output).toBe(true);
+      for (const attempt of bypass.attempts)
+        expect(attempt.succeeded, `${attempt.name}: ${attempt.output}`).toBe(false);
+      expect([...bypass.audited].sort()).toEqual([...bypass.expectedAudited].sort());
+    } finally {
+      await world.api('POST', `/orgs/${world.orgId}/sessions/${session.id}/stop`, {});
+    }
     await waitForSession(world, session.id, ['stopped'], 180_000);
     expect(await world.containerOf(session.id)).toBeUndefined();
   }, 600_000);
