@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, configFromWorkerEnv } from '@airlock/config';
@@ -89,7 +89,7 @@ function buildAgentImage(base: string, label: string): string {
       '#!/bin/sh\necho "stand-in agent ready, key=$OPENAI_API_KEY"\nexec cat\n',
       { mode: 0o755 },
     );
-    writeFileSync(join(dir, 'Dockerfile'), `FROM ${base}\nCOPY --chmod=755 codex /usr/local/bin/codex\n`);
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${base}\nCOPY codex /usr/local/bin/codex\n`);
     execFileSync(
       'docker',
       ['build', '-q', '--label', label, '-t', `airlock-e2e-agent:${label.split('=')[1]}`, dir],
@@ -133,6 +133,8 @@ export async function startSessionWorld(
       AIRLOCK_RUNNERS_OFFLINE_GRACE_SECONDS: '10',
       AIRLOCK_LIMITS_MAX_CONCURRENT_SESSIONS_PER_ORG: String(options.maxSessions),
     };
+    // wrangler refuses a missing assets directory; `./dev test` builds the dashboard into it first.
+    mkdirSync(join(ROOT, 'dashboard/dist'), { recursive: true });
     const port = await freePort();
     const workerUrl = `http://127.0.0.1:${port}`;
     const tail: string[] = [];

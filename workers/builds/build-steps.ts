@@ -92,7 +92,20 @@ export async function installAgent(b: BuildSandbox, registry: string): Promise<S
     { user: 'root' },
   );
   if (linked !== null) return linked;
-  return run(b, `${cli} --version`, 'agent.check', [cli, '--version'], { user: 'sandbox' });
+  // Codex refuses to start without its CODEX_HOME (the plan's env names it).
+  return run(
+    b,
+    `${cli} --version`,
+    'agent.check',
+    [
+      'sh',
+      '-c',
+      'if [ -n "$CODEX_HOME" ]; then mkdir -p "$CODEX_HOME"; fi; exec "$1" --version',
+      'check',
+      cli,
+    ],
+    { user: 'sandbox' },
+  );
 }
 
 /** Clone the plan's repositories through the gateway, which injects the git credential. */

@@ -91,7 +91,9 @@ harness.get('/tunnel/:sessionId', (c) => {
 export default {
   fetch: (request, env, ctx) => {
     const path = new URL(request.url).pathname;
-    if (path.startsWith('/runner/__test/') || path.startsWith('/tunnel/'))
+    // Session tunnels (`ses_…`) land on the echo stand-in; snapshot builds (`snp_…`) reach the
+    // real gateway, so the build e2e runs the real SnapshotBuild workflow end to end.
+    if (path.startsWith('/runner/__test/') || path.startsWith('/tunnel/ses_'))
       return harness.fetch(request, env, ctx);
     return worker.fetch(request, env, ctx);
   },

@@ -138,18 +138,23 @@ describe('sessions', () => {
   it('are rate limited per org', async () => {
     const fresh = await createWorld(h);
     const limit = h.config.limits.session_starts_per_minute;
-    const statuses: number[] = [];
-    for (let i = 0; i <= limit; i++)
-      statuses.push(
-        (
-          await h.call('POST', `/orgs/${fresh.orgId}/sessions`, {
-            token: fresh.people.member.token,
-            body: { profileId: fresh.profileId },
-          })
-        ).status,
-      );
-    expect(statuses.slice(0, limit).every((s) => s === 201)).toBe(true);
-    expect(statuses.at(-1)).toBe(429);
+    // One burst, so the sliding window's estimate does not decay while the
+    // requests are sent (a sequential loop can straddle a window boundary).
+    // A burst that straddles one may let a single extra start through.
+    const responses = await Promise.all(
+      Array.from({ length: limit + 3 }, () =>
+        h.call('POST', `/orgs/${fresh.orgId}/sessions`, {
+          token: fresh.people.member.token,
+          body: { profileId: fresh.profileId },
+        }),
+      ),
+    );
+    const started = responses.filter((r) => r.status === 201).length;
+    const limited = responses.filter((r) => r.status === 429);
+    expect(started + limited.length).toBe(limit + 3);
+    expect(started).toBeGreaterThanOrEqual(limit);
+    expect(started).toBeLessThanOrEqual(limit + 1);
+    for (const r of limited) expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('page through the list without repeats', async () => {
