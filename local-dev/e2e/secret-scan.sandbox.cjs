@@ -11,6 +11,9 @@
 // `only: "processes"` reads /proc alone: without CAP_SYS_PTRACE (sandboxes have
 // none) a process's environ is readable only by its own user, so the host runs
 // the scanner once as root and once as the sandbox user and merges.
+// `pids: [{ read, as }]` reads those processes alone, from the host's /proc: a
+// process that made itself non-dumpable (Codex does) has an environ no one in
+// the sandbox may read, root included; the host reads it as `read`, reports `as`.
 // where head = rolling hash (mod 2^32) of the needle's first `window` bytes:
 // h = h * base + byte, over bytes 0..window-1.
 
@@ -102,22 +105,29 @@ const report = {
   needles: needles.length,
 };
 
-// 1. Processes: environ and cmdline of every process (as root: all of them).
-for (const entry of fs.readdirSync('/proc')) {
-  if (!/^\d+$/.test(entry)) continue;
-  report.processes.push(entry);
+// 1. Processes: environ and cmdline of every process (as root: all of them), or of
+// `pids` alone, each read under one pid and reported under another (the host's pass).
+const procs =
+  input.pids ??
+  fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map((entry) => ({ read: entry, as: entry }));
+for (const { read, as } of procs) {
+  report.processes.push(as);
   for (const part of ['environ', 'cmdline']) {
-    const file = `/proc/${entry}/${part}`;
+    const where = `/proc/${as}/${part}`;
     try {
-      scanBuffer(fs.readFileSync(file), file, 0);
-      (part === 'environ' ? report.environs : report.cmdlines).push(entry);
+      scanBuffer(fs.readFileSync(`/proc/${read}/${part}`), where, 0);
+      (part === 'environ' ? report.environs : report.cmdlines).push(as);
     } catch (error) {
-      if (error.code !== 'ENOENT' && error.code !== 'ESRCH') report.unreadable.push(`${file}: ${error.code}`);
+      if (error.code !== 'ENOENT' && error.code !== 'ESRCH')
+        report.unreadable.push(`${where}: ${error.code}`);
     }
   }
 }
 
-const onlyProcesses = input.only === 'processes';
+const onlyProcesses = input.only === 'processes' || input.pids !== undefined;
 
 // 2. Every regular file under /, except the kernel's views.
 const SKIP = new Set(['/proc', '/sys']);

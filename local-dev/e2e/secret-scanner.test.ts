@@ -6,7 +6,8 @@ import { encodings, type ScanReport, scanContainer } from './secret-scanner.ts';
 
 // The scanner must be able to fail: secrets planted in each place it claims to
 // search (a file, a process's environment, a command line, git config as a
-// base64 Basic header, shell history, a PEM key's body) are all found, in a
+// base64 Basic header, shell history, a PEM key's body, a non-dumpable
+// process's environment) are all found, in a
 // real container of the sandbox base image; a secret planted nowhere is not.
 
 const docker = new Docker();
@@ -15,6 +16,7 @@ const secret = (label: string) => `${label}-${randomBytes(18).toString('hex')}`;
 const planted = {
   file: secret('sk-file'),
   environ: secret('sk-environ'),
+  hidden: secret('sk-nondumpable'),
   cmdline: secret('sk-cmdline'),
   gitHeader: secret('ghs_git'),
   history: secret('sk-history'),
@@ -62,6 +64,17 @@ beforeAll(async () => {
   await execWait(['sh', '-c', 'printf "token=%s\\n" "$V" > /home/sandbox/notes.txt'], [`V=${planted.file}`]);
   await execDetached(['sleep', '600'], [`LEAKED_KEY=${planted.environ}`]);
   await execDetached(['sh', '-c', 'sleep 600; :', 'sh', planted.cmdline]);
+  // Non-dumpable, as Codex makes itself (prctl(PR_SET_DUMPABLE, 0); prctl is syscall 157 on
+  // x86-64, 167 on arm64): nobody in the sandbox may read its environ, so the host does.
+  await execDetached(
+    [
+      'perl',
+      '-MPOSIX',
+      '-e',
+      'syscall((POSIX::uname())[4] eq "aarch64" ? 167 : 157, 4, 0, 0, 0, 0) == 0 or die "prctl: $!"; sleep 600',
+    ],
+    [`HIDDEN_KEY=${planted.hidden}`],
+  );
   const basic = Buffer.from(`x-access-token:${planted.gitHeader}`).toString('base64');
   await execWait(
     ['sh', '-c', 'git config --global http.extraHeader "Authorization: Basic $V"'],
@@ -104,6 +117,10 @@ describe('the secret scanner', () => {
 
   it("finds a secret in a process's environment", () => {
     expect(hitsOf('environ').some((h) => /^\/proc\/\d+\/environ$/.test(h.where))).toBe(true);
+  });
+
+  it("finds a secret in a non-dumpable process's environment (read from the host)", () => {
+    expect(hitsOf('hidden').some((h) => /^\/proc\/\d+\/environ$/.test(h.where))).toBe(true);
   });
 
   it('finds a secret on a command line', () => {

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -150,19 +151,65 @@ export async function scanContainer(
   };
   const root = await run('root');
   const own = await run('sandbox', 'processes');
-  // A process counts as read when either pass read it; the scanner's own two processes differ.
+  // A process counts as read when any pass read it; the scanner's own processes differ.
   const environs = new Set([...root.environs, ...own.environs]);
   const cmdlines = new Set([...root.cmdlines, ...own.cmdlines]);
-  const readByOwn = (line: string) => {
-    const pid = /^\/proc\/(\d+)\/(environ|cmdline)/.exec(line);
+  const pidOf = (line: string) => /^\/proc\/(\d+)\/(environ|cmdline)/.exec(line);
+  const read = (line: string) => {
+    const pid = pidOf(line);
     return pid !== null && (pid[2] === 'environ' ? environs : cmdlines).has(pid[1] ?? '');
   };
+  let unreadable = [...root.unreadable, ...own.unreadable].filter((line) => !read(line));
+  const hits = [...root.hits, ...own.hits];
+  // What nobody in the sandbox may read (non-dumpable processes), the host reads.
+  const left = [...new Set(unreadable.map((line) => pidOf(line)?.[1]).filter((p) => p !== undefined))];
+  if (left.length > 0) {
+    const init = (await docker.getContainer(containerId).inspect()).State.Pid;
+    const hostPids = hostPidsOf(init);
+    const pids = left.flatMap((as) => {
+      const hostPid = hostPids.get(as);
+      return hostPid === undefined ? [] : [{ read: hostPid, as }];
+    });
+    if (pids.length > 0) {
+      const input = JSON.stringify({ window: WINDOW, base, needles, pids });
+      const host = JSON.parse(
+        execFileSync(process.execPath, ['-e', SCRIPT, input], { encoding: 'utf8', maxBuffer: 64 << 20 }),
+      ) as ScanReport;
+      hits.push(...host.hits);
+      for (const pid of host.environs) environs.add(pid);
+      for (const pid of host.cmdlines) cmdlines.add(pid);
+      unreadable = unreadable.filter((line) => !read(line));
+    }
+  }
   return {
     ...root,
-    hits: [...root.hits, ...own.hits],
+    hits,
     processes: [...new Set([...root.processes, ...own.processes])],
     environs: [...environs],
     cmdlines: [...cmdlines],
-    unreadable: [...root.unreadable, ...own.unreadable].filter((line) => !readByOwn(line)),
+    unreadable,
   };
+}
+
+/** The container's processes as the host numbers them, keyed by their pid inside it (empty if the engine is remote). */
+function hostPidsOf(initHostPid: number): Map<string, string> {
+  const byInner = new Map<string, string>();
+  let namespace: string;
+  try {
+    namespace = readlinkSync(`/proc/${initHostPid}/ns/pid`);
+  } catch {
+    return byInner;
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/pid`) !== namespace) continue;
+      const nspid = /^NSpid:\s+(.+)$/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
+      const inner = nspid?.trim().split(/\s+/).at(-1);
+      if (inner !== undefined) byInner.set(inner, entry);
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return byInner;
 }
