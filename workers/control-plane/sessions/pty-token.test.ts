@@ -149,3 +149,40 @@ describe('attaching with the login cookie or an API token', () => {
     expect((await attach(url(), { authorization: `Bearer ${other.people.admin.token}` })).status).toBe(404);
   });
 });
+
+describe('opening a shell terminal', () => {
+  const open = (world: World, sessionId = world.sessionId) =>
+    `/orgs/${world.orgId}/sessions/${sessionId}/terminals`;
+
+  it("asks the session's gateway, which needs the sandbox connected; never as `agent`", async () => {
+    const down = await h.call('POST', open(w), { cookie: w.people.member.cookie, body: {} });
+    expect(down.status, down.text).toBe(503);
+    expect(down.text).toMatch(/not connected/);
+    const agent = await h.call('POST', open(w), {
+      cookie: w.people.owner.cookie,
+      body: { terminal: 'agent' },
+    });
+    expect(agent.status).toBe(422);
+  });
+
+  it('is for those who may type, and only while the session runs', async () => {
+    const sessionId = newId('session');
+    await h.db().insert(sessions).values({
+      id: sessionId,
+      orgId: w.orgId,
+      profileId: w.profileId,
+      profileVersionId: w.publishedVersionId,
+      startedBy: w.people.owner.userId,
+      provider: 'docker',
+      status: 'provisioning',
+    });
+    const watcher = await h.call('POST', open(w, sessionId), { cookie: w.people.member.cookie, body: {} });
+    expect(watcher.status).toBe(403);
+    const early = await h.call('POST', open(w, sessionId), { cookie: w.people.owner.cookie, body: {} });
+    expect(early.status).toBe(409);
+    expect(early.text).toMatch(/provisioning/);
+    await h.db().update(sessions).set({ status: 'stopped' }).where(eq(sessions.id, sessionId));
+    const ended = await h.call('POST', open(w, sessionId), { cookie: w.people.owner.cookie, body: {} });
+    expect(ended.status).toBe(409);
+  });
+});
