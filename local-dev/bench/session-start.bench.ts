@@ -14,6 +14,7 @@ import { startStack } from '../stack.ts';
 const SINGLE_ROUNDS = 3;
 const CONCURRENT = 20;
 const GOAL_OVERHEAD_MS = 300;
+const RETRY_MS = 100;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
@@ -39,7 +40,34 @@ function dockerRunFirstByte(image: string): Promise<number> {
   });
 }
 
-/** POST /sessions → pty-token → WebSocket → first binary frame (the agent's first terminal output). */
+/** One attach: the first binary frame's arrival, or null when the socket fails or closes first. */
+function firstFrame(url: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    socket.binaryType = 'arraybuffer';
+    const timer = setTimeout(() => {
+      socket.close();
+      resolve(null);
+    }, 300_000);
+    const done = (at: number | null) => {
+      clearTimeout(timer);
+      resolve(at);
+    };
+    socket.addEventListener('message', (event) => {
+      if (typeof event.data === 'string') return;
+      done(performance.now());
+      socket.close();
+    });
+    socket.addEventListener('error', () => done(null));
+    socket.addEventListener('close', () => done(null));
+  });
+}
+
+/**
+ * POST /sessions → pty-token → WebSocket → first binary frame (the agent's first terminal
+ * output), as the dashboard does it: the gateway answers 404 until the session's plan
+ * reaches it, so the client retries every RETRY_MS with a fresh single-use token.
+ */
 async function sessionFirstByte(
   world: CredentiallessWorld,
   profileId: string,
@@ -49,30 +77,24 @@ async function sessionFirstByte(
     profileId,
     mode: 'interactive',
   });
-  const { url } = await world.api<{ url: string }>(
-    'POST',
-    `/orgs/${world.orgId}/sessions/${session.id}/pty-token`,
-    { mode: 'ro' },
-  );
-  const ms = await new Promise<number>((resolve, reject) => {
-    const socket = new WebSocket(url);
-    socket.binaryType = 'arraybuffer';
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error(`no terminal output from ${session.id} in 300 s`));
-    }, 300_000);
-    socket.addEventListener('message', (event) => {
-      if (typeof event.data === 'string') return;
-      clearTimeout(timer);
-      resolve(performance.now() - started);
-      socket.close();
-    });
-    socket.addEventListener('error', () => {
-      clearTimeout(timer);
-      reject(new Error(`the terminal WebSocket of ${session.id} failed`));
-    });
-  });
-  return { ms: Math.round(ms), sessionId: session.id };
+  const deadline = started + 300_000;
+  while (performance.now() < deadline) {
+    const { url } = await world.api<{ url: string }>(
+      'POST',
+      `/orgs/${world.orgId}/sessions/${session.id}/pty-token`,
+      { mode: 'ro' },
+    );
+    const at = await firstFrame(url);
+    if (at !== null) return { ms: Math.round(at - started), sessionId: session.id };
+    const now = await world.api<{ status: string; failureReason: string | null }>(
+      'GET',
+      `/orgs/${world.orgId}/sessions/${session.id}`,
+    );
+    if (now.status === 'failed' || now.status === 'stopped')
+      throw new Error(`session ${session.id} ended ${now.status}: ${now.failureReason ?? 'no reason'}`);
+    await new Promise((r) => setTimeout(r, RETRY_MS));
+  }
+  throw new Error(`no terminal output from ${session.id} in 300 s`);
 }
 
 async function stopAll(world: CredentiallessWorld, sessionIds: readonly string[]): Promise<void> {
