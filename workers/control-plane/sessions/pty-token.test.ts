@@ -66,6 +66,21 @@ async function attach(url: string, headers: Record<string, string> = {}) {
   return { status: response.status, attached };
 }
 
+/** A session in `w` that the owner started (so the member only watches). */
+async function ownersSession(status: 'running' | 'provisioning'): Promise<string> {
+  const sessionId = newId('session');
+  await h.db().insert(sessions).values({
+    id: sessionId,
+    orgId: w.orgId,
+    profileId: w.profileId,
+    profileVersionId: w.publishedVersionId,
+    startedBy: w.people.owner.userId,
+    provider: 'docker',
+    status,
+  });
+  return sessionId;
+}
+
 describe('pty tokens', () => {
   it('gives the starter, owners and admins read-write, and works once', async () => {
     for (const role of ['member', 'owner', 'admin'] as const) {
@@ -87,16 +102,7 @@ describe('pty tokens', () => {
   });
 
   it('gives other members read-only, refuses them read-write, and refuses ended sessions', async () => {
-    const sessionId = newId('session');
-    await h.db().insert(sessions).values({
-      id: sessionId,
-      orgId: w.orgId,
-      profileId: w.profileId,
-      profileVersionId: w.publishedVersionId,
-      startedBy: w.people.owner.userId,
-      provider: 'docker',
-      status: 'running',
-    });
+    const sessionId = await ownersSession('running');
     const watch = h.disclosure(
       await h.call<{ mode: string }>('POST', path(w, sessionId), {
         cookie: w.people.member.cookie,
@@ -166,16 +172,7 @@ describe('opening a shell terminal', () => {
   });
 
   it('is for those who may type, and only while the session runs', async () => {
-    const sessionId = newId('session');
-    await h.db().insert(sessions).values({
-      id: sessionId,
-      orgId: w.orgId,
-      profileId: w.profileId,
-      profileVersionId: w.publishedVersionId,
-      startedBy: w.people.owner.userId,
-      provider: 'docker',
-      status: 'provisioning',
-    });
+    const sessionId = await ownersSession('provisioning');
     const watcher = await h.call('POST', open(w, sessionId), { cookie: w.people.member.cookie, body: {} });
     expect(watcher.status).toBe(403);
     const early = await h.call('POST', open(w, sessionId), { cookie: w.people.owner.cookie, body: {} });

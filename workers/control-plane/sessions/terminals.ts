@@ -1,8 +1,8 @@
-import { OpenedTerminal, OpenTerminal, PathId } from '@airlock/schema/api';
+import { OpenedTerminal, OpenTerminal } from '@airlock/schema/api';
 import { ProblemError } from '../../lib/problem.ts';
 import { recordAudit } from '../audit/record.ts';
-import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
-import { findSession } from './routes.ts';
+import { body, createRoute, defineRoute, json } from '../route.ts';
+import { findSession, SessionParams } from './routes.ts';
 import { grantTerminal } from './terminal-access.ts';
 
 // POST /orgs/{orgId}/sessions/{sessionId}/terminals: a login shell next to the
@@ -10,8 +10,6 @@ import { grantTerminal } from './terminal-access.ts';
 // terminals may open one; it runs as the sandbox user with the agent's
 // directory and environment — placeholders, never secrets — and its traffic
 // goes through the same gateway. Attach to it with a pty token for its name.
-
-const SessionParams = OrgParams.extend({ sessionId: PathId });
 
 export const terminalRoutes = [
   defineRoute({
