@@ -207,7 +207,7 @@ describe('bad configuration', () => {
     const problems = problemsOf(() =>
       resolveConfig([
         objectLayer(minimal(), 'default'),
-        envLayer({ AIRLOCK_AUTH_OTP_LENGHT: '8', AIRLOCK_DEV_X: '1' }),
+        envLayer({ AIRLOCK_AUTH_OTP_LENGHT: '8', AIRLOCK_DEV_X: '1', AIRLOCK_E2E_REQUIRE_SANDBOX: '1' }),
       ]),
     );
     expect(problems).toEqual([

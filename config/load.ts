@@ -29,9 +29,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** Names under AIRLOCK_ that are not settings: where config lives, the dev tooling's own knobs (AIRLOCK_REDIS_URL is the Redis behind the local REST server), the runner's (AIRLOCK_RUNNER_*) and the image builder's (AIRLOCK_IMAGE_*). */
+/** Names under AIRLOCK_ that are not settings: where config lives, the dev tooling's own knobs (AIRLOCK_REDIS_URL is the Redis behind the local REST server), the test suites' (AIRLOCK_TEST_*, AIRLOCK_E2E_*), the runner's (AIRLOCK_RUNNER_*) and the image builder's (AIRLOCK_IMAGE_*). */
 const RESERVED_ENV =
-  /^AIRLOCK_(CONFIG_PATH$|CONFIG_TOML$|DEV_|TEST_|RUNNER_|IMAGE_|PORT$|STATE_DIR$|REDIS_URL$)/;
+  /^AIRLOCK_(CONFIG_PATH$|CONFIG_TOML$|DEV_|TEST_|E2E_|RUNNER_|IMAGE_|PORT$|STATE_DIR$|REDIS_URL$)/;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);

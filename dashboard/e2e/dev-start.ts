@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,6 +97,19 @@ export async function startDev(timeoutMs = 240_000): Promise<DevStack> {
     throw new Error(`./dev start did not print the mail sink or the login address:\n${output}`);
   }
   return { url: `http://127.0.0.1:${port}`, mailUrl, email, output: () => output, stop };
+}
+
+/** Every container and image a runner made, by its label (the docker CLI: no client library here). */
+export function removeRunnerResources(runnerId: string): void {
+  const filter = ['--filter', `label=airlock.runner=${runnerId}`];
+  const docker = (args: string[]) =>
+    execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter(Boolean);
+  const containers = docker(['ps', '-aq', ...filter]);
+  if (containers.length > 0) docker(['rm', '-f', ...containers]);
+  const images = docker(['images', '-q', ...filter]);
+  if (images.length > 0) docker(['rmi', '-f', ...new Set(images)]);
 }
 
 interface MailMessage {

@@ -3,16 +3,17 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { type OpenAiStandIn, startOpenAiStandIn } from '../../local-dev/standins/openai.ts';
 import { type Browser, openBrowser } from './browser.ts';
-import { type DevStack, loginCode, startDev } from './dev-start.ts';
+import { type DevStack, loginCode, removeRunnerResources, startDev } from './dev-start.ts';
 
 // A newcomer's first hour, in a real Chromium against `./dev start`: log in
 // with the emailed code, connect OpenAI (a local stand-in that accepts one
 // key) and test it, create and publish a profile, then — once snapshot
-// builds and sandboxes run (issue 7) — start a session, type in its terminal,
-// reload to see the scrollback, and watch a brokered request appear in the
-// activity feed and the audit trail. Whether sandboxes run is checked at run
-// time (the snapshot must leave `pending`); when they do not, those steps are
-// skipped with the reason — or fail, with AIRLOCK_E2E_REQUIRE_SANDBOX=1.
+// builds and sandboxes run (issue 7) — start a session, open a shell next to
+// its agent and type in it, reload to see the scrollback, and watch a
+// brokered request appear in the activity feed and the audit trail. Whether
+// sandboxes run is checked at run time (the snapshot must leave `pending`);
+// when they do not, those steps are skipped with the reason — or fail, with
+// AIRLOCK_E2E_REQUIRE_SANDBOX=1.
 
 const REQUIRE_SANDBOX = process.env.AIRLOCK_E2E_REQUIRE_SANDBOX === '1';
 const NO_SANDBOX =
@@ -38,8 +39,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // `./dev start` keeps its sandboxes across restarts; this throwaway stack's must go with it.
+  const runners =
+    state.orgId === undefined || page === undefined
+      ? []
+      : await page.request
+          .get(`${dev.url}/api/orgs/${state.orgId}/runners`)
+          .then(async (r) => (r.ok() ? ((await r.json()) as { items: Array<{ id: string }> }).items : []))
+          .catch(() => []);
   await browser?.close();
   await dev?.stop();
+  for (const runner of runners) removeRunnerResources(runner.id);
   await openai?.close();
 });
 
@@ -209,7 +219,11 @@ describe('the dashboard, end to end in Chromium', () => {
     await page.getByRole('button', { name: 'Start session' }).click();
     await page.waitForURL(/\/sessions\/ses_[0-9A-Z]+/);
     state.sessionId = /\/sessions\/(ses_[0-9A-Z]+)/.exec(page.url())?.[1];
+    // The agent's terminal is its TUI; the shell next to it is where a human types commands.
     await page.getByText('Live: you are typing').waitFor({ timeout: 180_000 });
+    await browser.shot('10-session-agent');
+    await page.getByRole('tab', { name: 'Shell' }).click();
+    await page.getByText('Live: you are typing').waitFor({ timeout: 60_000 });
     await page.getByTestId('terminal').click();
     await page.keyboard.type('echo hello\n');
     // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator; innerText keeps xterm's row breaks
@@ -220,6 +234,7 @@ describe('the dashboard, end to end in Chromium', () => {
   it('restores the scrollback after a reload (needs sandboxes, issue 7)', async (ctx) => {
     needsSandbox(ctx);
     await page.reload();
+    await page.getByRole('tab', { name: 'Shell' }).click();
     await page.getByText(/Live: /).waitFor({ timeout: 60_000 });
     const rows = () =>
       // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator; innerText keeps xterm's row breaks
@@ -236,7 +251,12 @@ describe('the dashboard, end to end in Chromium', () => {
     );
     const feed = page.getByRole('region', { name: 'Egress activity' });
     await feed.getByText('GET api.openai.com/v1/models').waitFor({ timeout: 30_000 });
-    await feed.getByText('brokered').first().waitFor();
+    await feed
+      .getByRole('listitem')
+      .filter({ hasText: 'GET api.openai.com/v1/models' })
+      .getByText('brokered')
+      .first()
+      .waitFor();
     await browser.shot('12-activity');
     await page.getByRole('link', { name: 'Open in the audit trail' }).click();
     await page

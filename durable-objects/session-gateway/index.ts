@@ -10,6 +10,7 @@ import {
   IngressHeader,
   OpenTerminalInput,
   type SigningKeyInfo,
+  TerminalKey,
   type TunnelState,
 } from '@airlock/schema/gateway';
 import type { ViewerMode } from '@airlock/schema/pty';
@@ -213,6 +214,14 @@ export class SessionGateway extends DurableObject<Cloudflare.Env> {
   /** The agent's interactive process from the plan, in the `agent` terminal. */
   async openAgentTerminal(size: { cols?: number; rows?: number } = {}) {
     return this.sessions.openAgent(size);
+  }
+
+  /** A login shell in terminal `key` (not `agent`), with the agent's directory and environment. */
+  async openShellTerminal(input: { key: string; cols?: number; rows?: number }) {
+    const key = TerminalKey.safeParse(input.key);
+    if (!key.success)
+      return { ok: false as const, code: 'INVALID_INPUT' as const, message: key.error.message };
+    return this.sessions.openShell(key.data, input);
   }
 
   /** Run a command; the stream carries NDJSON `ExecEvent`s until `exit` or `error`. */

@@ -145,6 +145,32 @@ describe('commands and the agent terminal', () => {
       { key: 'agent', streamId: id, status: 'running' },
     ]);
   });
+
+  it('opens a login shell next to the agent, in its directory with its placeholders; never as `agent`', async () => {
+    const { stub: live, peer } = await startSession(() => []);
+    expect(await live.openShellTerminal({ key: 'agent' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_INPUT',
+    });
+    expect(await live.openShellTerminal({ key: 'Bad Name' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_INPUT',
+    });
+    const opened = await live.openShellTerminal({ key: 'shell', cols: 100, rows: 30 });
+    expect(opened.ok).toBe(true);
+    const id = opened.ok ? opened.streamId : -1;
+    await peer.until('shell pty', () => peer.streams.has(id));
+    expect(peer.streams.get(id)?.meta).toMatchObject({
+      command: ['bash', '-l'],
+      cols: 100,
+      rows: 30,
+      env: { OPENAI_API_KEY: 'airlock-brokered' },
+    });
+    expect(await live.openShellTerminal({ key: 'shell' })).toMatchObject({
+      ok: false,
+      code: 'TERMINAL_RUNNING',
+    });
+  });
 });
 
 describe('timers', () => {

@@ -112,6 +112,30 @@ export class Sessions {
     });
   }
 
+  /**
+   * A login shell next to the agent, in terminal `key`: the agent's directory and
+   * environment (placeholders, never secrets), for a human to look around in.
+   */
+  openShell(
+    key: string,
+    size: { cols?: number; rows?: number },
+  ): ReturnType<SessionGateway['terminals']['open']> | GatewayError<'NO_PLAN' | 'INVALID_INPUT'> {
+    if (key === 'agent')
+      return { ok: false, code: 'INVALID_INPUT', message: "terminal 'agent' is the agent's" };
+    const stored = this.#gw.store.plan();
+    if (stored === null) return { ok: false, code: 'NO_PLAN', message: 'no runtime plan has been applied' };
+    const { plan } = stored;
+    const process = plan.processes.find((p) => p.pty);
+    return this.#gw.terminals.open({
+      key,
+      command: ['bash', '-l'],
+      ...(process === undefined ? {} : { cwd: process.cwd }),
+      env: { ...plan.env, ...(process?.env ?? {}) },
+      cols: size.cols ?? 120,
+      rows: size.rows ?? 32,
+    });
+  }
+
   async end(reason: string): Promise<void> {
     const { store } = this.#gw;
     if (store.get('ended_at') === null) {

@@ -98,6 +98,43 @@ describe('session lifecycle', () => {
     expect(output).toContain('key=airlock-brokered');
     ws.close();
 
+    // A shell next to the agent: opened once (idempotent), typed into like the dashboard does,
+    // with the agent's directory and placeholders.
+    const opened = await world.api<{ opened: boolean }>(
+      'POST',
+      `/orgs/${world.orgId}/sessions/${id}/terminals`,
+      {
+        terminal: 'shell',
+      },
+    );
+    expect(opened).toMatchObject({ status: 201, body: { opened: true } });
+    const again = await world.api<{ opened: boolean }>(
+      'POST',
+      `/orgs/${world.orgId}/sessions/${id}/terminals`,
+      {
+        terminal: 'shell',
+      },
+    );
+    expect(again).toMatchObject({ status: 200, body: { opened: false } });
+    const shellGrant = await world.api<{ url: string }>(
+      'POST',
+      `/orgs/${world.orgId}/sessions/${id}/pty-token`,
+      { terminal: 'shell' },
+    );
+    const shellUrl = new URL(shellGrant.body.url);
+    const shell = new WebSocket(
+      `${world.workerUrl.replace('http', 'ws')}${shellUrl.pathname}${shellUrl.search}`,
+    );
+    let typed = '';
+    shell.on('message', (data, binary) => {
+      if (binary) typed += Buffer.from(data as Buffer).toString();
+    });
+    await new Promise((resolve, reject) => shell.once('open', resolve).once('error', reject));
+    shell.send(Buffer.from('echo "in $(id -un) key=$OPENAI_API_KEY sum=$((6*7))"\n'));
+    await waitUntil('the shell to answer', async () => typed.includes('sum=42'));
+    expect(typed).toContain('in sandbox key=airlock-brokered sum=42');
+    shell.close();
+
     // One session is the org's quota: another start fails, with the reason.
     const over = await start(agentProfile);
     const refused = await settled(over, ['failed', 'running']);
@@ -126,7 +163,16 @@ describe('session lifecycle', () => {
     expect(failed.status).toBe('failed');
     expect(failed.failureReason).toMatch(/agent (could not run|exited with code)/);
     expect(failed.failureReason).toMatch(/codex/);
-    expect(await history(id)).toEqual(['pending', 'provisioning', 'starting', 'running', 'failed']);
+    // Stopping before failed: the sandbox is torn down with the session already on its way out,
+    // so the runner's report of the exited container cannot bury the agent's reason.
+    expect(await history(id)).toEqual([
+      'pending',
+      'provisioning',
+      'starting',
+      'running',
+      'stopping',
+      'failed',
+    ]);
     expect(await containersOf(id)).toHaveLength(0);
   });
 

@@ -105,6 +105,66 @@ describe('OpenAI stand-in', () => {
     });
   });
 
+  it('drives Codex code mode: tools offered as additional_tools, a streamed custom exec call, its output back', async () => {
+    const script: Script = (turn) =>
+      turn.toolOutputs.size === 0
+        ? [shellCall(turn, 'echo hi')]
+        : [{ kind: 'message', text: `saw ${[...turn.toolOutputs.values()].join()}` }];
+    await withStandIn(script, async (url) => {
+      // What Codex sends for its default model: no `tools`, a namespace of tools as an input item.
+      const offered = {
+        type: 'additional_tools',
+        role: 'developer',
+        tools: [
+          {
+            type: 'namespace',
+            name: 'functions',
+            tools: [
+              { type: 'custom', name: 'exec', format: { type: 'grammar' } },
+              { type: 'function', name: 'wait', parameters: {} },
+            ],
+          },
+        ],
+      };
+      const streamed = await (
+        await fetch(`${url}/v1/responses`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ model: 'm', input: [offered], stream: true }),
+        })
+      ).text();
+      const events = sseEvents(streamed);
+      expect(events.map((e) => e.event)).toEqual([
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.custom_tool_call_input.delta',
+        'response.custom_tool_call_input.done',
+        'response.output_item.done',
+        'response.completed',
+      ]);
+      const call = events[5]?.data.item as { type: string; name: string; input: string; call_id: string };
+      expect(call).toMatchObject({ type: 'custom_tool_call', name: 'exec' });
+      expect(call.input).toContain('tools.exec_command({ cmd: "echo hi"');
+      const input = [
+        offered,
+        {
+          type: 'custom_tool_call_output',
+          call_id: call.call_id,
+          output: [{ type: 'input_text', text: 'hi' }],
+        },
+      ];
+      const second = (await (
+        await fetch(`${url}/v1/responses`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ model: 'm', input }),
+        })
+      ).json()) as { output: Array<{ content: Array<{ text: string }> }> };
+      expect(second.output[0]?.content[0]?.text).toBe('saw hi');
+    });
+  });
+
   it('answers Chat Completions, plain and streamed with tool calls', async () => {
     const script: Script = (turn) =>
       turn.index === 0 ? [{ kind: 'message', text: 'plain answer' }] : [shellCall(turn, 'ls')];

@@ -10,7 +10,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 
 export type ScriptedReply =
   | { readonly kind: 'message'; readonly text: string }
-  | { readonly kind: 'function_call'; readonly name: string; readonly arguments: Record<string, unknown> };
+  | { readonly kind: 'function_call'; readonly name: string; readonly arguments: Record<string, unknown> }
+  /** A freeform tool's call (Responses API only), e.g. Codex's code-mode `exec` taking JavaScript. */
+  | { readonly kind: 'custom_tool_call'; readonly name: string; readonly input: string };
 
 export interface Turn {
   readonly api: 'responses' | 'chat';
@@ -23,7 +25,8 @@ export interface Turn {
   readonly toolOutputs: ReadonlyMap<string, string>;
 }
 
-export type Script = (turn: Turn) => readonly ScriptedReply[];
+/** May answer later (a test holding the agent mid-turn while it looks inside the sandbox). */
+export type Script = (turn: Turn) => readonly ScriptedReply[] | Promise<readonly ScriptedReply[]>;
 
 export interface RecordedRequest {
   readonly method: string;
@@ -44,6 +47,17 @@ export interface OpenAiStandIn {
 export function shellCall(turn: Turn, command: string): ScriptedReply {
   if (turn.tools.includes('exec_command'))
     return { kind: 'function_call', name: 'exec_command', arguments: { cmd: command } };
+  // Codex in code mode (its default model) offers one freeform `exec` tool that runs
+  // JavaScript; the shell is a nested tool there, and `text()` is what comes back.
+  if (turn.tools.includes('exec'))
+    return {
+      kind: 'custom_tool_call',
+      name: 'exec',
+      input: [
+        `const r = await tools.exec_command({ cmd: ${JSON.stringify(command)}, yield_time_ms: 30000 });`,
+        'text(typeof r === "string" ? r : r.output + "\\nexit code: " + r.exit_code);',
+      ].join('\n'),
+    };
   if (turn.tools.includes('shell'))
     return { kind: 'function_call', name: 'shell', arguments: { command: ['bash', '-lc', command] } };
   if (turn.tools.includes('local_shell')) {
@@ -77,16 +91,41 @@ function badRequest(res: ServerResponse, message: string): void {
     .end(JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } }));
 }
 
+/**
+ * Names of the tools offered: `tools`, and the `additional_tools` input items newer Codex
+ * versions send instead; namespaces contribute their members' names as well as their own.
+ */
 function toolNames(body: Record<string, unknown>): string[] {
-  const tools = Array.isArray(body.tools) ? body.tools : [];
-  return tools
-    .map((t) => {
-      const tool = t as { name?: unknown; type?: unknown; function?: { name?: unknown } };
-      if (typeof tool.name === 'string') return tool.name;
-      if (typeof tool.function?.name === 'string') return tool.function.name;
-      return typeof tool.type === 'string' ? tool.type : '';
-    })
-    .filter(Boolean);
+  const offered: unknown[] = Array.isArray(body.tools) ? [...body.tools] : [];
+  for (const item of Array.isArray(body.input) ? body.input : []) {
+    const extra = item as { type?: unknown; tools?: unknown };
+    if (extra.type === 'additional_tools' && Array.isArray(extra.tools)) offered.push(...extra.tools);
+  }
+  const names: string[] = [];
+  const walk = (tools: readonly unknown[]) => {
+    for (const t of tools) {
+      const tool = t as { name?: unknown; type?: unknown; function?: { name?: unknown }; tools?: unknown };
+      if (typeof tool.name === 'string') names.push(tool.name);
+      else if (typeof tool.function?.name === 'string') names.push(tool.function.name);
+      else if (typeof tool.type === 'string') names.push(tool.type);
+      if (tool.type === 'namespace' && Array.isArray(tool.tools)) walk(tool.tools);
+    }
+  };
+  walk(offered);
+  return names;
+}
+
+/** A tool output as text: a string, or content parts (`input_text`/`output_text`) joined. */
+function outputText(output: unknown): string {
+  if (typeof output === 'string') return output;
+  if (Array.isArray(output))
+    return output
+      .map((part) => {
+        const p = part as { text?: unknown };
+        return typeof p.text === 'string' ? p.text : JSON.stringify(part);
+      })
+      .join('');
+  return JSON.stringify(output);
 }
 
 function toolOutputsOf(body: Record<string, unknown>): Map<string, string> {
@@ -101,8 +140,11 @@ function toolOutputsOf(body: Record<string, unknown>): Map<string, string> {
       output?: unknown;
       content?: unknown;
     };
-    if (item.type === 'function_call_output' && typeof item.call_id === 'string') {
-      outputs.set(item.call_id, typeof item.output === 'string' ? item.output : JSON.stringify(item.output));
+    if (
+      (item.type === 'function_call_output' || item.type === 'custom_tool_call_output') &&
+      typeof item.call_id === 'string'
+    ) {
+      outputs.set(item.call_id, outputText(item.output));
     }
     if (item.role === 'tool' && typeof item.tool_call_id === 'string') {
       outputs.set(
@@ -122,6 +164,16 @@ function responseItem(reply: ScriptedReply): Record<string, unknown> {
       status: 'completed',
       role: 'assistant',
       content: [{ type: 'output_text', text: reply.text, annotations: [] }],
+    };
+  }
+  if (reply.kind === 'custom_tool_call') {
+    return {
+      type: 'custom_tool_call',
+      id: id('ctc'),
+      call_id: id('call'),
+      name: reply.name,
+      input: reply.input,
+      status: 'completed',
     };
   }
   return {
@@ -216,6 +268,21 @@ function streamResponses(
         output_index: outputIndex,
         content_index: 0,
         part: { ...part, text: reply.text },
+      });
+    } else if (reply.kind === 'custom_tool_call') {
+      send('response.output_item.added', {
+        output_index: outputIndex,
+        item: { ...item, input: '', status: 'in_progress' },
+      });
+      send('response.custom_tool_call_input.delta', {
+        item_id: item.id,
+        output_index: outputIndex,
+        delta: reply.input,
+      });
+      send('response.custom_tool_call_input.done', {
+        item_id: item.id,
+        output_index: outputIndex,
+        input: reply.input,
       });
     } else {
       send('response.output_item.added', {
@@ -354,7 +421,7 @@ export async function startOpenAiStandIn(input: {
     const api = path === '/v1/responses' ? 'responses' : 'chat';
     let replies: readonly ScriptedReply[];
     try {
-      replies = script({
+      replies = await script({
         api,
         index: turns++,
         body,
@@ -364,7 +431,11 @@ export async function startOpenAiStandIn(input: {
     } catch (error) {
       return badRequest(res, error instanceof Error ? error.message : String(error));
     }
-    if (api === 'chat') return chat(res, body, replies);
+    if (api === 'chat') {
+      if (replies.some((r) => r.kind === 'custom_tool_call'))
+        return badRequest(res, 'Chat Completions has no freeform (custom) tools');
+      return chat(res, body, replies);
+    }
     if (body.stream === true) return streamResponses(res, body, replies);
     const output = replies.map(responseItem);
     res

@@ -10,6 +10,7 @@ import { ROOT } from '../../local-dev/paths.ts';
 import { createOrg, type RegisteredRunner, registerRunner, runnerStatus } from '../../local-dev/runners.ts';
 import { ensureBaseImage } from '../images/build.ts';
 import { LABEL } from '../src/docker/labels.ts';
+import { removeRunnerResources } from './cleanup.ts';
 
 // What the runner's end-to-end tests share: a registered runner (row + token
 // made directly in Postgres), the runner as a real child process, the Docker
@@ -139,16 +140,7 @@ export async function containersOf(runnerId: string) {
 
 /** Remove every container and image the runner made. */
 export async function cleanUp(runnerId: string, stateDirs: readonly string[] = []): Promise<void> {
-  for (const c of await containersOf(runnerId))
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true })
-      .catch(() => {});
-  for (const image of await docker.listImages({ filters: { label: [`${LABEL.runner}=${runnerId}`] } }))
-    await docker
-      .getImage(image.Id)
-      .remove({ force: true })
-      .catch(() => {});
+  await removeRunnerResources(docker, runnerId);
   for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
 }
 

@@ -25,7 +25,28 @@ export const PtyToken = z
   })
   .meta({ id: 'PtyToken' });
 
+/** A login shell next to the agent, in its own terminal (the agent's is `agent`). */
+export const OpenTerminal = z
+  .strictObject({
+    terminal: TerminalName.refine((name) => name !== 'agent', "'agent' is the agent's terminal").default(
+      'shell',
+    ),
+    cols: z.number().int().min(1).max(1000).optional(),
+    rows: z.number().int().min(1).max(1000).optional(),
+  })
+  .meta({ id: 'OpenTerminal' });
+
+export const OpenedTerminal = z
+  .object({
+    terminal: z.string(),
+    /** False when the terminal was already running (nothing new was started). */
+    opened: z.boolean(),
+  })
+  .meta({ id: 'OpenedTerminal' });
+
 export type CreatePtyToken = z.infer<typeof CreatePtyToken>;
+export type OpenTerminal = z.infer<typeof OpenTerminal>;
+export type OpenedTerminal = z.infer<typeof OpenedTerminal>;
 export type PtyToken = z.infer<typeof PtyToken>;
 
 // The terminal viewer protocol the dashboard speaks over `/pty/{sessionId}`

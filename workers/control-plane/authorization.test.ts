@@ -70,6 +70,7 @@ const BODIES: Record<string, (w: World) => unknown> = {
   }),
   [key('post', '/orgs/{orgId}/sessions')]: (w) => ({ profileId: w.profileId }),
   [key('post', '/orgs/{orgId}/sessions/{sessionId}/pty-token')]: () => ({ mode: 'ro' }),
+  [key('post', '/orgs/{orgId}/sessions/{sessionId}/terminals')]: () => ({ terminal: 'shell' }),
   [key('post', '/orgs/{orgId}/runners')]: () => ({ name: `runner-${unique()}` }),
   [key('post', '/orgs/{orgId}/triggers')]: (w) => ({
     kind: 'schedule',

@@ -11,6 +11,7 @@ import type { ApiRoute } from './route.ts';
 import { runnerRoutes } from './runners/routes.ts';
 import { ptyTokenRoutes } from './sessions/pty-token.ts';
 import { sessionRoutes } from './sessions/routes.ts';
+import { terminalRoutes } from './sessions/terminals.ts';
 import { snapshotRoutes } from './snapshots/routes.ts';
 import { triggerRoutes } from './triggers/routes.ts';
 
@@ -29,6 +30,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...snapshotRoutes,
   ...sessionRoutes,
   ...ptyTokenRoutes,
+  ...terminalRoutes,
   ...runnerRoutes,
   ...quotaRoutes,
   ...triggerRoutes,

@@ -59,6 +59,12 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
     }
     log.info('session ending', { status: ending.status });
     const orgId = loaded?.orgId ?? null;
+    // A failing session is `stopping` before its sandbox is stopped: the runner's report of the
+    // exited container must not read as "stopped unexpectedly" and bury the real reason.
+    if (ending.status === 'failed')
+      await step.do('status stopping (failed)', FEW_RETRIES, () =>
+        this.#db((db) => transition(db, sessionId, { from: LIVE, to: 'stopping', reason: ending.reason })),
+      );
     const stopped = await step.do('tear down', FEW_RETRIES, () => this.#tearDown(sessionId, ending));
     await step.do('finish', FEW_RETRIES, () =>
       this.#db(async (db) => {

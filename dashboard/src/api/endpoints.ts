@@ -19,6 +19,7 @@ import {
   Me,
   Member,
   Ok,
+  OpenedTerminal,
   Org,
   OtpRequested,
   Profile,
@@ -120,8 +121,13 @@ export const api = {
   sessionEvents: (orgId: string, id: string) =>
     request('GET', `${org(orgId)}/sessions/${id}/events`, SessionEventList),
   /** Without a mode: the most this member may have (read-write for the starter, owners, admins). */
-  terminalToken: (orgId: string, id: string, mode?: 'ro') =>
-    request('POST', `${org(orgId)}/sessions/${id}/pty-token`, PtyToken, { body: mode ? { mode } : {} }),
+  terminalToken: (orgId: string, id: string, mode?: 'ro', terminal = 'agent') =>
+    request('POST', `${org(orgId)}/sessions/${id}/pty-token`, PtyToken, {
+      body: { ...(mode ? { mode } : {}), terminal },
+    }),
+  /** A login shell next to the agent (idempotent: an open one is left as is). */
+  openTerminal: (orgId: string, id: string, terminal: string) =>
+    request('POST', `${org(orgId)}/sessions/${id}/terminals`, OpenedTerminal, { body: { terminal } }),
 
   audit: (orgId: string, query: Omit<AuditQuery, 'limit'> & { limit?: number }) =>
     request('GET', `${org(orgId)}/audit`, AuditPage, { query }),

@@ -9,19 +9,23 @@ import { StatusBadge } from '../ui/badge.tsx';
 import { Button } from '../ui/button.tsx';
 import { Loading } from '../ui/loading.tsx';
 import { PageHeader } from '../ui/page.tsx';
+import { Tabs } from '../ui/tabs.tsx';
 import { Time } from '../ui/time.tsx';
 import { ActivityFeed } from './activity-feed.tsx';
 
-// A session: its status (polled while it changes), the live terminal, what
-// its sandbox reached for, and its status history.
+// A session: its status (polled while it changes), the live terminals — the
+// agent's, and a shell next to it for looking around — what its sandbox
+// reached for, and its status history.
 
 const ENDED = new Set(['stopped', 'failed']);
+const BOOTING = new Set(['pending', 'provisioning']);
 
 export function SessionPage() {
   const { orgId, can } = useOrg();
   const { sessionId } = useParams({ from: '/orgs/$orgId/sessions/$sessionId' });
   const queryClient = useQueryClient();
   const [readOnly, setReadOnly] = useState(!can('sessions.start'));
+  const [terminal, setTerminal] = useState<'agent' | 'shell'>('agent');
   const session = useQuery({
     queryKey: ['session', orgId, sessionId],
     queryFn: () => api.session(orgId, sessionId),
@@ -91,7 +95,40 @@ export function SessionPage() {
                   Watch read-only
                 </label>
               )}
-              <TerminalView key={String(readOnly)} orgId={orgId} sessionId={s.id} readOnly={readOnly} />
+              <Tabs
+                label="Terminals"
+                selected={terminal}
+                onSelect={setTerminal}
+                tabs={[
+                  { key: 'agent', label: 'Agent' },
+                  { key: 'shell', label: 'Shell' },
+                ]}
+              >
+                {terminal === 'agent' ? (
+                  // The gateway knows the session once its sandbox is being started; an
+                  // attach before that could only be refused.
+                  BOOTING.has(s.status) ? (
+                    <p className="alert alert-info" role="status">
+                      The terminal opens once the sandbox has started.
+                    </p>
+                  ) : (
+                    <TerminalView
+                      key={`agent-${readOnly}`}
+                      orgId={orgId}
+                      sessionId={s.id}
+                      readOnly={readOnly}
+                    />
+                  )
+                ) : (
+                  <ShellTerminal
+                    key={`shell-${readOnly}`}
+                    orgId={orgId}
+                    sessionId={s.id}
+                    running={s.status === 'running'}
+                    readOnly={readOnly || !can('sessions.start')}
+                  />
+                )}
+              </Tabs>
             </>
           )}
           <section aria-labelledby="history-title" className="section">
@@ -109,6 +146,40 @@ export function SessionPage() {
         </div>
         <ActivityFeed sessionId={s.id} live={!ended} />
       </div>
+    </>
+  );
+}
+
+/** The shell next to the agent: opened on first view by whoever may type (idempotent), then attached. */
+function ShellTerminal({
+  orgId,
+  sessionId,
+  running,
+  readOnly,
+}: {
+  orgId: string;
+  sessionId: string;
+  running: boolean;
+  readOnly: boolean;
+}) {
+  const open = useQuery({
+    queryKey: ['terminal-open', orgId, sessionId, 'shell'],
+    queryFn: () => api.openTerminal(orgId, sessionId, 'shell'),
+    enabled: running && !readOnly,
+    staleTime: Number.POSITIVE_INFINITY,
+    retry: 2,
+  });
+  if (!running)
+    return (
+      <p className="alert alert-info" role="status">
+        A shell opens once the session is running.
+      </p>
+    );
+  if (!readOnly && open.isPending) return <Loading what="the shell" />;
+  return (
+    <>
+      <ProblemAlert error={open.error} />
+      <TerminalView orgId={orgId} sessionId={sessionId} readOnly={readOnly} terminal="shell" />
     </>
   );
 }

@@ -50,10 +50,13 @@ export function TerminalView({
   orgId,
   sessionId,
   readOnly,
+  terminal = 'agent',
 }: {
   orgId: string;
   sessionId: string;
   readOnly: boolean;
+  /** Which of the session's terminals: the agent's, or a shell next to it. */
+  terminal?: string;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const connection = useRef<TerminalConnection | null>(null);
@@ -79,7 +82,7 @@ export function TerminalView({
     const live = new TerminalConnection({
       ticket: async () => {
         try {
-          const ticket = await api.terminalToken(orgId, sessionId, readOnly ? 'ro' : undefined);
+          const ticket = await api.terminalToken(orgId, sessionId, readOnly ? 'ro' : undefined, terminal);
           // Same origin as the page, whatever host name the browser used to reach it.
           const { pathname, search } = new URL(ticket.url);
           const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -122,7 +125,7 @@ export function TerminalView({
       connection.current = null;
       term.dispose();
     };
-  }, [orgId, sessionId, readOnly]);
+  }, [orgId, sessionId, readOnly, terminal]);
 
   const canClaim = state.kind === 'live' && state.mode === 'rw' && !state.writer;
   return (

@@ -66,6 +66,21 @@ async function attach(url: string, headers: Record<string, string> = {}) {
   return { status: response.status, attached };
 }
 
+/** A session in `w` that the owner started (so the member only watches). */
+async function ownersSession(status: 'running' | 'provisioning'): Promise<string> {
+  const sessionId = newId('session');
+  await h.db().insert(sessions).values({
+    id: sessionId,
+    orgId: w.orgId,
+    profileId: w.profileId,
+    profileVersionId: w.publishedVersionId,
+    startedBy: w.people.owner.userId,
+    provider: 'docker',
+    status,
+  });
+  return sessionId;
+}
+
 describe('pty tokens', () => {
   it('gives the starter, owners and admins read-write, and works once', async () => {
     for (const role of ['member', 'owner', 'admin'] as const) {
@@ -87,16 +102,7 @@ describe('pty tokens', () => {
   });
 
   it('gives other members read-only, refuses them read-write, and refuses ended sessions', async () => {
-    const sessionId = newId('session');
-    await h.db().insert(sessions).values({
-      id: sessionId,
-      orgId: w.orgId,
-      profileId: w.profileId,
-      profileVersionId: w.publishedVersionId,
-      startedBy: w.people.owner.userId,
-      provider: 'docker',
-      status: 'running',
-    });
+    const sessionId = await ownersSession('running');
     const watch = h.disclosure(
       await h.call<{ mode: string }>('POST', path(w, sessionId), {
         cookie: w.people.member.cookie,
@@ -147,5 +153,33 @@ describe('attaching with the login cookie or an API token', () => {
     const cli = await attach(url(), { authorization: `Bearer ${w.people.admin.token}` });
     expect(cli.attached).toMatchObject({ mode: 'rw' });
     expect((await attach(url(), { authorization: `Bearer ${other.people.admin.token}` })).status).toBe(404);
+  });
+});
+
+describe('opening a shell terminal', () => {
+  const open = (world: World, sessionId = world.sessionId) =>
+    `/orgs/${world.orgId}/sessions/${sessionId}/terminals`;
+
+  it("asks the session's gateway, which needs the sandbox connected; never as `agent`", async () => {
+    const down = await h.call('POST', open(w), { cookie: w.people.member.cookie, body: {} });
+    expect(down.status, down.text).toBe(503);
+    expect(down.text).toMatch(/not connected/);
+    const agent = await h.call('POST', open(w), {
+      cookie: w.people.owner.cookie,
+      body: { terminal: 'agent' },
+    });
+    expect(agent.status).toBe(422);
+  });
+
+  it('is for those who may type, and only while the session runs', async () => {
+    const sessionId = await ownersSession('provisioning');
+    const watcher = await h.call('POST', open(w, sessionId), { cookie: w.people.member.cookie, body: {} });
+    expect(watcher.status).toBe(403);
+    const early = await h.call('POST', open(w, sessionId), { cookie: w.people.owner.cookie, body: {} });
+    expect(early.status).toBe(409);
+    expect(early.text).toMatch(/provisioning/);
+    await h.db().update(sessions).set({ status: 'stopped' }).where(eq(sessions.id, sessionId));
+    const ended = await h.call('POST', open(w, sessionId), { cookie: w.people.owner.cookie, body: {} });
+    expect(ended.status).toBe(409);
   });
 });

@@ -1,13 +1,12 @@
-import { CreatePtyToken, PathId, PtyToken } from '@airlock/schema/api';
+import { CreatePtyToken, PtyToken } from '@airlock/schema/api';
 import { mintToken } from '../../lib/tokens.ts';
 import { recordAudit } from '../audit/record.ts';
-import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
+import { body, createRoute, defineRoute, json } from '../route.ts';
+import { SessionParams } from './routes.ts';
 import { grantTerminal } from './terminal-access.ts';
 
 // POST /orgs/{orgId}/sessions/{sessionId}/pty-token: a seconds-lived,
 // single-use token to attach to one of the session's terminals.
-
-const SessionParams = OrgParams.extend({ sessionId: PathId });
 
 export const ptyTokenRoutes = [
   defineRoute({

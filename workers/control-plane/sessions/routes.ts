@@ -24,7 +24,7 @@ import { withIdempotency } from './idempotency.ts';
 import { resolveStartTarget, sessionOut } from './service.ts';
 
 const tags = ['sessions'];
-const SessionParams = OrgParams.extend({ sessionId: PathId });
+export const SessionParams = OrgParams.extend({ sessionId: PathId });
 const ACTIVE = SESSION_STATUSES.filter((s) => s !== 'stopping' && s !== 'stopped' && s !== 'failed');
 
 export async function findSession(db: Database, orgId: string, id: string) {
