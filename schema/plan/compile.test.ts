@@ -238,4 +238,24 @@ describe('compileRuntimePlan', () => {
     });
     expect(opencode.agent.headless).toEqual(['opencode', 'run']);
   });
+
+  it('gives codex API-key auth with the placeholder only, and trusts each cloned repository', () => {
+    const plan = compileRuntimePlan({ version: version(), connections });
+    const byPath = new Map(plan.files.map((f) => [f.path, f]));
+    const auth = byPath.get('/home/sandbox/.codex/auth.json');
+    expect(auth?.mode).toBe(0o600);
+    expect(JSON.parse(auth?.content ?? '{}')).toEqual({
+      auth_mode: 'apikey',
+      OPENAI_API_KEY: PLACEHOLDER_SECRET,
+    });
+    const config = byPath.get('/home/sandbox/.codex/config.toml')?.content ?? '';
+    for (const repo of plan.workspace)
+      expect(config).toContain(`[projects.${JSON.stringify(repo.path)}]\ntrust_level = "trusted"`);
+    expect(plan.files.every((f) => f.ifAbsent)).toBe(true);
+    const claude = compileRuntimePlan({
+      version: version({ agentRuntime: 'claude-code', modelConnectionId: ids.anthropic }),
+      connections,
+    });
+    expect(claude.files.some((f) => f.path.includes('.codex'))).toBe(false);
+  });
 });

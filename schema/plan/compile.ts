@@ -1,4 +1,4 @@
-import { AGENT_ENV, AGENTS, WORKSPACE_ROOT } from './agents.ts';
+import { AGENT_ENV, AGENTS, agentFiles, WORKSPACE_ROOT } from './agents.ts';
 import { CATALOG, type IntegrationDefinition } from './catalog.ts';
 import { type BoundConnection, checkVersion, type PlanVersion } from './check.ts';
 import { PlanCompileError, type PlanIssue } from './errors.ts';
@@ -116,7 +116,10 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
     versionNumber: version.number,
     egressRoutes: routes,
     passthrough: [...passthrough].sort(byString),
-    files: [],
+    files: agentFiles(
+      version.agentRuntime,
+      repos.map((r) => r.path),
+    ),
     processes: [
       {
         key: 'agent',

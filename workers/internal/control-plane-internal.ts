@@ -4,7 +4,7 @@ import type { ControlPlaneInternalRpc, GatewayAuditEvent, SessionStopReason } fr
 import { type RunnerEventSink, RunnerPresence, SandboxGone } from '@airlock/schema/runner';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { loadConfig } from '../lib/context.ts';
-import { openDb } from '../lib/db.ts';
+import { type Database, withDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { createLogger } from '../lib/log.ts';
 import { signalStop } from '../lifecycle/session-state.ts';
@@ -123,12 +123,7 @@ export class ControlPlaneInternal
     return { accepted };
   }
 
-  async #withDb<T>(work: (db: ReturnType<typeof openDb>['db']) => Promise<T>): Promise<T> {
-    const handle = openDb(loadConfig(this.env));
-    try {
-      return await work(handle.db);
-    } finally {
-      this.ctx.waitUntil(handle.end().catch(() => {}));
-    }
+  #withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
+    return withDb(loadConfig(this.env), work, (ending) => this.ctx.waitUntil(ending));
   }
 }

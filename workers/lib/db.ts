@@ -34,6 +34,26 @@ export function openDb(config: Config): DbHandle {
   return { db, pool, end: () => pool.end() };
 }
 
+/**
+ * `work` on a pool of its own, ended afterwards: for code with no request to
+ * hang a pool on (Workflow steps, Durable Object RPCs). `defer` hands the
+ * pool's end to e.g. `ctx.waitUntil` instead of awaiting it.
+ */
+export async function withDb<T>(
+  config: Config,
+  work: (db: Database) => Promise<T>,
+  defer?: (ending: Promise<void>) => void,
+): Promise<T> {
+  const handle = openDb(config);
+  try {
+    return await work(handle.db);
+  } finally {
+    const ending = handle.end().catch(() => {});
+    if (defer === undefined) await ending;
+    else defer(ending);
+  }
+}
+
 export interface PgErrorInfo {
   /** SQLSTATE, e.g. `23505` unique violation, `AL409` published version changed. */
   readonly code: string;

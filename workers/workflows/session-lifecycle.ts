@@ -4,7 +4,7 @@ import { sessions } from '@airlock/schema/db';
 import type { SessionSettings } from '@airlock/schema/gateway';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../lib/context.ts';
-import { type Database, openDb } from '../lib/db.ts';
+import { type Database, withDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { createLogger } from '../lib/log.ts';
 import { runHeadless } from '../lifecycle/headless.ts';
@@ -284,13 +284,8 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
     return this.env.SESSION_GATEWAY.get(this.env.SESSION_GATEWAY.idFromName(sessionId));
   }
 
-  async #db<T>(work: (db: Database) => Promise<T>): Promise<T> {
-    const handle = openDb(loadConfig(this.env));
-    try {
-      return await work(handle.db);
-    } finally {
-      await handle.end().catch(() => {});
-    }
+  #db<T>(work: (db: Database) => Promise<T>): Promise<T> {
+    return withDb(loadConfig(this.env), work);
   }
 }
 

@@ -19,7 +19,7 @@ import {
   writePlanFiles,
 } from '../builds/build-steps.ts';
 import { loadConfig } from '../lib/context.ts';
-import { type Database, openDb } from '../lib/db.ts';
+import { type Database, withDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { safeErrorMessage } from '../lib/log.ts';
 import { endGateway, ProvisionError, provision, teardown } from '../lifecycle/provision.ts';
@@ -201,12 +201,7 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
     );
   }
 
-  async #withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-    const handle = openDb(loadConfig(this.env));
-    try {
-      return await fn(handle.db);
-    } finally {
-      await handle.end().catch(() => {});
-    }
+  #withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+    return withDb(loadConfig(this.env), fn);
   }
 }
