@@ -23,6 +23,7 @@ import type { Child } from '../process.ts';
 import { createOrg, type RegisteredRunner, registerRunner, runnerStatus } from '../runners.ts';
 import { freePort } from '../services/ports.ts';
 import type { TestStackInfo } from '../test-global-setup.ts';
+import { waitUntil } from '../wait.ts';
 import { startWranglerDev, waitHealthy, writeDevVars } from '../wrangler-dev.ts';
 
 // Sessions end to end, as production runs them: the real Worker (workers/
@@ -61,23 +62,11 @@ export interface SessionWorld {
   stop(): Promise<void>;
 }
 
+export { waitUntil };
+
 export interface RunnerProc {
   readonly child: ChildProcess;
   kill(): Promise<void>;
-}
-
-export async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The base image plus a stand-in `codex` that prints a banner and echoes: an agent to look at. */

@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { ROOT } from '../../local-dev/paths.ts';
 import { createOrg, type RegisteredRunner, registerRunner, runnerStatus } from '../../local-dev/runners.ts';
+import { waitUntil } from '../../local-dev/wait.ts';
 import { ensureBaseImage } from '../images/build.ts';
 import { LABEL } from '../src/docker/labels.ts';
 import { removeRunnerResources } from './cleanup.ts';
@@ -115,23 +116,11 @@ export interface HubStatusView {
   unsettled: number;
 }
 
+export { waitUntil };
+
 export async function hubStatus(runnerId: string): Promise<HubStatusView> {
   const response = await fetch(`${e2e().workerUrl}/runner/__test/hub/${runnerId}`);
   return (await response.json()) as HubStatusView;
-}
-
-export async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 export async function containersOf(runnerId: string) {
