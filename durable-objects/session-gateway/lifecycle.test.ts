@@ -188,6 +188,12 @@ describe('timers', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     await runDurableObjectAlarm(stub);
     expect((await stub.tunnelState()).state).toBe('lost');
+    // The stop request reaches Postgres through the control plane, not within the alarm's reply.
+    await eventually(
+      'stop requested',
+      () => sessionRow(world.sessionId),
+      (s) => s.status === 'stopping',
+    );
     expect(await sessionRow(world.sessionId)).toEqual({
       status: 'stopping',
       reason: 'sandbox tunnel lost',
