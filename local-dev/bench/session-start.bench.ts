@@ -65,8 +65,9 @@ function firstFrame(url: string): Promise<number | null> {
 
 /**
  * POST /sessions → pty-token → WebSocket → first binary frame (the agent's first terminal
- * output), as the dashboard does it: the gateway answers 404 until the session's plan
- * reaches it, so the client retries every RETRY_MS with a fresh single-use token.
+ * output), as the dashboard does it: it polls the session and attaches once the sandbox is
+ * starting (before that the gateway does not know the session); an attach that still finds no
+ * terminal is retried every RETRY_MS with a fresh single-use token.
  */
 async function sessionFirstByte(
   world: CredentiallessWorld,
@@ -78,6 +79,18 @@ async function sessionFirstByte(
     mode: 'interactive',
   });
   const deadline = started + 300_000;
+  const attachable = ['starting', 'running'];
+  let status = 'pending';
+  while (!attachable.includes(status) && performance.now() < deadline) {
+    const now = await world.api<{ status: string; failureReason: string | null }>(
+      'GET',
+      `/orgs/${world.orgId}/sessions/${session.id}`,
+    );
+    if (now.status === 'failed' || now.status === 'stopped')
+      throw new Error(`session ${session.id} ended ${now.status}: ${now.failureReason ?? 'no reason'}`);
+    status = now.status;
+    if (!attachable.includes(status)) await new Promise((r) => setTimeout(r, RETRY_MS));
+  }
   while (performance.now() < deadline) {
     const { url } = await world.api<{ url: string }>(
       'POST',
