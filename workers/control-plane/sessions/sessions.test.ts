@@ -69,7 +69,8 @@ describe('sessions', () => {
       `/orgs/${w.orgId}/sessions/${started.json.id}/events`,
       { cookie },
     );
-    expect(events.json.items).toEqual([expect.objectContaining({ fromStatus: null, toStatus: 'pending' })]);
+    // The lifecycle runs alongside and may already have moved on; the history starts at pending.
+    expect(events.json.items[0]).toEqual(expect.objectContaining({ fromStatus: null, toStatus: 'pending' }));
   });
 
   it('are attributed to the API token that started them, and stop by marking stopping', async () => {
@@ -92,13 +93,20 @@ describe('sessions', () => {
     const again = await h.call<Session>('POST', `/orgs/${w.orgId}/sessions/${started.json.id}/stop`, {
       token,
     });
-    expect(again.json.status).toBe('stopping');
+    // The lifecycle may already have finished the stop it was woken for.
+    expect(['stopping', 'stopped']).toContain(again.json.status);
     const events = await h.call<{ items: { toStatus: string }[] }>(
       'GET',
       `/orgs/${w.orgId}/sessions/${started.json.id}/events`,
       { token },
     );
-    expect(events.json.items.map((e) => e.toStatus)).toEqual(['pending', 'stopping']);
+    const statuses = events.json.items.map((e) => e.toStatus);
+    const stoppingAt = statuses.indexOf('stopping');
+    expect(statuses[0]).toBe('pending');
+    expect(stoppingAt).toBeGreaterThan(0);
+    // The lifecycle runs alongside: it may have begun provisioning before the stop, and finished it since.
+    expect(statuses.slice(1, stoppingAt).every((s) => s === 'provisioning' || s === 'starting')).toBe(true);
+    expect(statuses.slice(stoppingAt + 1).every((s) => s === 'stopped')).toBe(true);
     const headless = await h.call<{ errors: { path: string }[] }>('POST', `/orgs/${w.orgId}/sessions`, {
       token,
       body: { profileId: w.profileId, mode: 'headless' },
