@@ -11,7 +11,7 @@ import type { Env } from '../lib/env.ts';
 import { ProblemError } from '../lib/problem.ts';
 import { auditAsTrigger } from './audit.ts';
 import type { Actor } from './definitions.ts';
-import { claimDelivery, type DeliveryRow, recordFinal } from './deliveries.ts';
+import { claimDelivery, type DeliveryRow } from './deliveries.ts';
 import { type TriggerEvent, TriggerEvent as TriggerEventSchema } from './event.ts';
 import { chatFilter, webhookFilter } from './filters.ts';
 import { startRun } from './run-start.ts';
@@ -149,9 +149,9 @@ export async function sendTestEvent(
     },
     deps.now,
   );
-  if (!trigger.enabled) return recordFinal(deps.db, base, 'ignored', 'disabled');
+  if (!trigger.enabled) return (await claimDelivery(deps.db, base, 'ignored', 'disabled')).row;
   const verdict = filterFor(trigger, event);
-  if (!verdict.pass) return recordFinal(deps.db, base, 'filtered', verdict.reason);
+  if (!verdict.pass) return (await claimDelivery(deps.db, base, 'filtered', verdict.reason)).row;
   const claim = await claimDelivery(deps.db, base);
   await startRun(deps.env, claim.row.id);
   return claim.row;

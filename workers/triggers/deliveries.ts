@@ -1,15 +1,16 @@
 import { triggerDeliveries } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
-import { and, eq, isNotNull, notInArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
 import type { TriggerEvent } from './event.ts';
 
 // `trigger_deliveries`: one row per request (or tick), written once with what
 // it became. Exactly-once rests on Postgres: the partial unique index on
-// (trigger, sender's delivery id) lets one row claim the id; every later copy
-// — a retry, a redelivery by the sender, a thousand concurrent ones — is
-// written as `deduped` pointing at it. Rejected requests stay outside the
-// index, so a forged request cannot claim a real delivery id first.
+// (trigger, sender's delivery id) over rows that claim their id lets one row
+// hold it; every later copy — a retry, a redelivery by the sender, a thousand
+// concurrent ones — is written as `deduped` pointing at it, whatever the first
+// became (started, filtered, ignored). Rejected requests never claim an id, so
+// a forged request cannot take a real delivery id first.
 
 export type DeliveryRow = typeof triggerDeliveries.$inferSelect;
 type DeliveryInsert = typeof triggerDeliveries.$inferInsert;
@@ -32,6 +33,7 @@ function values(input: NewDelivery, status: DeliveryRow['status'], reason: strin
     orgId: input.orgId,
     source: input.source,
     deliveryId: input.deliveryId,
+    claimsDeliveryId: input.deliveryId !== null && status !== 'deduped' && status !== 'rejected',
     status,
     event: input.event?.name ?? input.eventName ?? null,
     summary: input.event?.summary ?? null,
@@ -43,16 +45,11 @@ function values(input: NewDelivery, status: DeliveryRow['status'], reason: strin
   };
 }
 
-/** A row that is final at once (filtered, ignored, rejected, failed at the door). */
-export async function recordFinal(
-  db: Database,
-  input: NewDelivery,
-  status: 'filtered' | 'ignored' | 'rejected' | 'failed',
-  reason: string,
-): Promise<DeliveryRow> {
+/** A rejected request's row: it claims nothing (its id, if any, is an unauthenticated hint). */
+export async function recordRejected(db: Database, input: NewDelivery, reason: string): Promise<DeliveryRow> {
   const [row] = await db
     .insert(triggerDeliveries)
-    .values(values(input, status, reason.slice(0, 1000)))
+    .values(values({ ...input, event: undefined }, 'rejected', reason.slice(0, 1000)))
     .returning();
   if (row === undefined) throw new Error('delivery insert returned nothing');
   return row;
@@ -63,13 +60,19 @@ export type Claim =
   | { readonly claimed: false; readonly row: DeliveryRow };
 
 /**
- * Claim the sender's delivery id for a run: the row is `received` (its run takes it from
- * there) or, when the id was claimed before, a `deduped` row pointing at the first.
+ * Write the row for a request whose signature held: `received` (its run takes it from there)
+ * or final at once (filtered, ignored, failed). If the sender's delivery id was claimed before,
+ * a `deduped` row pointing at the first is written instead.
  */
-export async function claimDelivery(db: Database, input: NewDelivery): Promise<Claim> {
+export async function claimDelivery(
+  db: Database,
+  input: NewDelivery,
+  status: 'received' | 'filtered' | 'ignored' | 'failed' = 'received',
+  reason: string | null = null,
+): Promise<Claim> {
   const [row] = await db
     .insert(triggerDeliveries)
-    .values(values(input, 'received', null))
+    .values(values(input, status, reason?.slice(0, 1000) ?? null))
     .onConflictDoNothing()
     .returning();
   if (row !== undefined) return { claimed: true, row };
@@ -83,8 +86,7 @@ export async function claimDelivery(db: Database, input: NewDelivery): Promise<C
             and(
               eq(triggerDeliveries.triggerId, input.triggerId),
               eq(triggerDeliveries.deliveryId, input.deliveryId),
-              isNotNull(triggerDeliveries.deliveryId),
-              notInArray(triggerDeliveries.status, ['deduped', 'rejected']),
+              eq(triggerDeliveries.claimsDeliveryId, true),
             ),
           )
           .limit(1);

@@ -35,6 +35,7 @@ DROP INDEX "trigger_deliveries_delivery_key";--> statement-breakpoint
 ALTER TABLE "trigger_deliveries" ALTER COLUMN "delivery_id" DROP NOT NULL;--> statement-breakpoint
 ALTER TABLE "sessions" ADD COLUMN "conversational" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE "trigger_deliveries" ADD COLUMN "source" "delivery_source" NOT NULL;--> statement-breakpoint
+ALTER TABLE "trigger_deliveries" ADD COLUMN "claims_delivery_id" boolean DEFAULT true NOT NULL;--> statement-breakpoint
 ALTER TABLE "trigger_deliveries" ADD COLUMN "summary" text;--> statement-breakpoint
 ALTER TABLE "trigger_deliveries" ADD COLUMN "payload" jsonb;--> statement-breakpoint
 ALTER TABLE "trigger_deliveries" ADD COLUMN "rendered_prompt" text;--> statement-breakpoint
@@ -64,4 +65,4 @@ CREATE UNIQUE INDEX "trigger_conversations_thread_key" ON "trigger_conversations
 CREATE INDEX "trigger_deliveries_trigger_idx" ON "trigger_deliveries" USING btree ("trigger_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "trigger_deliveries_received_idx" ON "trigger_deliveries" USING btree ("created_at") WHERE "trigger_deliveries"."status" = 'received';--> statement-breakpoint
 CREATE INDEX "triggers_due_idx" ON "triggers" USING btree ("next_run_at") WHERE "triggers"."kind" = 'schedule' and "triggers"."enabled";--> statement-breakpoint
-CREATE UNIQUE INDEX "trigger_deliveries_delivery_key" ON "trigger_deliveries" USING btree ("trigger_id","delivery_id") WHERE "trigger_deliveries"."delivery_id" is not null and "trigger_deliveries"."status"::text not in ('deduped', 'rejected');
+CREATE UNIQUE INDEX "trigger_deliveries_delivery_key" ON "trigger_deliveries" USING btree ("trigger_id","delivery_id") WHERE "trigger_deliveries"."claims_delivery_id";

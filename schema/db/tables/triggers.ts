@@ -66,6 +66,8 @@ export const triggerDeliveries = pgTable(
      * carried none (a rejected request's id is kept only as a bounded, printable hint).
      */
     deliveryId: text('delivery_id'),
+    /** Whether this row holds its delivery id (false for `deduped` and `rejected` rows). */
+    claimsDeliveryId: boolean('claims_delivery_id').notNull().default(true),
     status: deliveryStatusEnum('status').notNull().default('received'),
     /** `issues.labeled`, `app_mention`, `schedule`, … */
     event: text('event'),
@@ -94,12 +96,11 @@ export const triggerDeliveries = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    // A redelivered webhook or a schedule tick is recognised, never run twice. Rejected requests
-    // do not take part: a forged request must not claim a real delivery id before it arrives.
+    // A redelivered webhook or a schedule tick is recognised, never run twice. Deduped and
+    // rejected rows do not claim their id: a forged request must not take a real one first.
     uniqueIndex('trigger_deliveries_delivery_key')
       .on(t.triggerId, t.deliveryId)
-      // (compared as text: the values are new in the migration that creates this index)
-      .where(sql`${t.deliveryId} is not null and ${t.status}::text not in ('deduped', 'rejected')`),
+      .where(sql`${t.claimsDeliveryId}`),
     index('trigger_deliveries_org_idx').on(t.orgId, t.createdAt),
     index('trigger_deliveries_trigger_idx').on(t.triggerId, t.createdAt, t.id),
     index('trigger_deliveries_received_idx').on(t.createdAt).where(sql`${t.status} = 'received'`),

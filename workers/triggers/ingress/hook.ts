@@ -6,7 +6,7 @@ import type { AppContext } from '../../lib/context.ts';
 import { withDb } from '../../lib/db.ts';
 import { safeErrorMessage } from '../../lib/log.ts';
 import { ProblemError } from '../../lib/problem.ts';
-import { claimDelivery, deliveryIdHint, type NewDelivery, recordFinal } from '../deliveries.ts';
+import { claimDelivery, deliveryIdHint, type NewDelivery, recordRejected } from '../deliveries.ts';
 import type { TriggerEvent } from '../event.ts';
 import { chatFilter, webhookFilter } from '../filters.ts';
 import { startRun } from '../run-start.ts';
@@ -79,7 +79,7 @@ export async function receiveHook(c: AppContext): Promise<Response> {
     );
     // After the answer: a bad signature costs the caller what an unknown trigger does.
     c.executionCtx.waitUntil(
-      recordRejected(c, { ...base, deliveryId: hint }, `bad signature: ${verdict.detail}`).catch(() => {}),
+      recordRejection(c, { ...base, deliveryId: hint }, `bad signature: ${verdict.detail}`).catch(() => {}),
     );
     throw new ProblemError(
       'unauthenticated',
@@ -89,16 +89,21 @@ export async function receiveHook(c: AppContext): Promise<Response> {
 
   const json = body.text === '' ? undefined : bodyJson(body.text, headers.get('content-type'));
   if (json === undefined) {
-    await recordFinal(db, { ...base, deliveryId: null }, 'failed', 'malformed JSON');
+    await claimDelivery(db, { ...base, deliveryId: null }, 'failed', 'malformed JSON');
     throw new ProblemError('bad_request', 'The body is not JSON.');
   }
   const parsed = parseFor(ingress.source, headers, json);
   if (parsed.kind === 'bad') {
-    await recordFinal(db, { ...base, deliveryId: parsed.deliveryId }, 'failed', parsed.reason);
+    await claimDelivery(db, { ...base, deliveryId: parsed.deliveryId }, 'failed', parsed.reason);
     throw new ProblemError('bad_request', parsed.reason);
   }
+  // Everything below claims the sender's delivery id: a repeat is recorded as deduped.
+  const settle = async (input: NewDelivery, status: 'filtered' | 'ignored', reason: string) => {
+    const { row } = await claimDelivery(db, input, status, reason);
+    return accepted({ delivery: row.id, status: row.status, duplicateOf: row.duplicateOf });
+  };
   if (parsed.kind === 'challenge') {
-    await recordFinal(
+    await claimDelivery(
       db,
       { ...base, deliveryId: null, eventName: 'url_verification' },
       'filtered',
@@ -106,30 +111,21 @@ export async function receiveHook(c: AppContext): Promise<Response> {
     );
     return c.json({ challenge: parsed.challenge }, 200);
   }
-  if (parsed.kind === 'unsupported') {
-    const row = await recordFinal(
-      db,
+  if (parsed.kind === 'unsupported')
+    return settle(
       { ...base, deliveryId: parsed.deliveryId, eventName: parsed.name },
       'filtered',
       parsed.name === 'ping'
         ? 'ping: the webhook reaches this trigger'
         : `event ${parsed.name} is not supported`,
     );
-    return accepted({ delivery: row.id, status: row.status });
-  }
   const input: NewDelivery = { ...base, deliveryId: parsed.deliveryId, event: parsed.event };
-  if (!trigger.enabled) {
-    const row = await recordFinal(db, input, 'ignored', 'disabled');
-    return accepted({ delivery: row.id, status: row.status });
-  }
+  if (!trigger.enabled) return settle(input, 'ignored', 'disabled');
   const verdictOf =
     trigger.kind === 'chat'
       ? chatFilter(trigger.config as ChatConfig, parsed.event)
       : webhookFilter(trigger.config as WebhookConfig, parsed.event);
-  if (!verdictOf.pass) {
-    const row = await recordFinal(db, input, 'filtered', verdictOf.reason);
-    return accepted({ delivery: row.id, status: row.status });
-  }
+  if (!verdictOf.pass) return settle(input, 'filtered', verdictOf.reason);
   const claim = await claimDelivery(db, input);
   if (claim.claimed)
     c.executionCtx.waitUntil(
@@ -187,7 +183,7 @@ function parseFor(source: Source, headers: Headers, json: unknown): ParsedReques
   }
 }
 
-async function recordRejected(c: AppContext, input: NewDelivery, reason: string): Promise<void> {
+async function recordRejection(c: AppContext, input: NewDelivery, reason: string): Promise<void> {
   const scope = c.get('scope');
   const kv = scope.kv();
   const minute = Math.floor(input.at.getTime() / 60_000);
@@ -195,5 +191,5 @@ async function recordRejected(c: AppContext, input: NewDelivery, reason: string)
   const [count] = (await kv.redis.pipeline().incr(key).expire(key, 120).exec()) as [number, number];
   if (count > REJECTED_ROWS_PER_MINUTE) return;
   // Its own pool: the request's is closed once the answer has gone.
-  await withDb(scope.config(), (db) => recordFinal(db, input, 'rejected', reason));
+  await withDb(scope.config(), (db) => recordRejected(db, input, reason));
 }
