@@ -1,7 +1,9 @@
 import { triggers } from '@airlock/schema/db';
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
+import type { Kv } from '../lib/kv.ts';
 import { auditAsTrigger } from './audit.ts';
+import { forgetTrigger } from './ingress/fast-path.ts';
 
 // After `autoPauseAfter` failed runs in a row (default 3; 0 never) a trigger
 // disables itself and says why, so a broken profile or prompt does not burn
@@ -10,6 +12,7 @@ import { auditAsTrigger } from './audit.ts';
 
 export async function countRun(
   db: Database,
+  kv: Kv,
   triggerId: string,
   failed: boolean,
   why: string,
@@ -32,6 +35,8 @@ export async function countRun(
   if (row === undefined) return { paused: false, failures: 0 };
   const limit = typeof row.config.autoPauseAfter === 'number' ? row.config.autoPauseAfter : 3;
   if (limit === 0 || row.failures < limit || !row.enabled) return { paused: false, failures: row.failures };
+  // The webhook path's cache must not keep a paused trigger enabled.
+  await forgetTrigger(kv, triggerId).catch(() => {});
   const reason = `paused after ${row.failures} failed runs in a row; the last: ${why}`.slice(0, 1000);
   const [paused] = await db
     .update(triggers)

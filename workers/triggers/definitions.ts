@@ -9,8 +9,10 @@ import { connections, sandboxProfiles, triggers } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
+import type { Kv } from '../lib/kv.ts';
 import { ProblemError } from '../lib/problem.ts';
 import { auditAsTrigger } from './audit.ts';
+import { cacheTrigger, forgetTrigger } from './ingress/fast-path.ts';
 import { callbackUrlProblem } from './report/callback.ts';
 import { nextRunAfter } from './scheduler.ts';
 import { generateSecret, sealSecret, type TriggerRow } from './secrets.ts';
@@ -24,7 +26,23 @@ import { templateProblem } from './template.ts';
 export interface DefinitionDeps {
   readonly db: Database;
   readonly config: Config;
+  readonly kv: Kv;
   readonly now: Date;
+}
+
+/**
+ * Every change reaches the webhook path's cache: dropped before Postgres changes (a failure
+ * stops the change), written through after (a failure leaves a miss, which reads Postgres).
+ */
+async function changing<T extends TriggerRow | undefined>(
+  deps: DefinitionDeps,
+  id: string,
+  change: () => Promise<T>,
+): Promise<T> {
+  await forgetTrigger(deps.kv, id);
+  const row = await change();
+  if (row !== undefined) await cacheTrigger(deps.kv, row).catch(() => {});
+  return row;
 }
 
 export interface Actor {
@@ -112,40 +130,42 @@ export async function createTrigger(
   const id = newId('trigger', deps.now.getTime());
   const { secret, shown } = initialSecret(input);
   const sealed = secret === null ? null : await sealSecret(deps.config, secret, id);
-  const row = await deps.db.transaction(async (tx) => {
-    const [created] = await tx
-      .insert(triggers)
-      .values({
-        id,
-        orgId,
-        profileId: input.profileId,
-        kind: input.kind,
-        name: input.name,
-        enabled: input.enabled,
-        config,
-        secretCiphertext: sealed?.ciphertext ?? null,
-        secretNonce: sealed?.nonce ?? null,
-        secretKeyVersion: sealed?.keyVersion ?? null,
-        nextRunAt: input.kind === 'schedule' && input.enabled ? nextRunAfter(config, deps.now) : null,
-        createdBy: actor.userId,
-        createdAt: deps.now,
-        updatedAt: deps.now,
-      })
-      .returning();
-    await auditAsTrigger(
-      tx,
-      {
-        orgId,
-        triggerId: id,
-        action: 'trigger.created',
-        targetId: id,
-        actor,
-        detail: { kind: input.kind, name: input.name },
-      },
-      deps.now,
-    );
-    return created;
-  });
+  const row = await changing(deps, id, () =>
+    deps.db.transaction(async (tx) => {
+      const [created] = await tx
+        .insert(triggers)
+        .values({
+          id,
+          orgId,
+          profileId: input.profileId,
+          kind: input.kind,
+          name: input.name,
+          enabled: input.enabled,
+          config,
+          secretCiphertext: sealed?.ciphertext ?? null,
+          secretNonce: sealed?.nonce ?? null,
+          secretKeyVersion: sealed?.keyVersion ?? null,
+          nextRunAt: input.kind === 'schedule' && input.enabled ? nextRunAfter(config, deps.now) : null,
+          createdBy: actor.userId,
+          createdAt: deps.now,
+          updatedAt: deps.now,
+        })
+        .returning();
+      await auditAsTrigger(
+        tx,
+        {
+          orgId,
+          triggerId: id,
+          action: 'trigger.created',
+          targetId: id,
+          actor,
+          detail: { kind: input.kind, name: input.name },
+        },
+        deps.now,
+      );
+      return created;
+    }),
+  );
   if (row === undefined) throw new Error('trigger insert returned nothing');
   return { row, signingSecret: shown };
 }
@@ -180,43 +200,46 @@ export async function updateTrigger(
   await checkDefinition(deps, current.orgId, current.kind, input.profileId ?? current.profileId, config);
   const enabled = input.enabled ?? current.enabled;
   const reenabled = input.enabled === true && !current.enabled;
-  const row = await deps.db.transaction(async (tx) => {
-    const [updated] = await tx
-      .update(triggers)
-      .set({
-        ...(input.name === undefined ? {} : { name: input.name }),
-        ...(input.profileId === undefined ? {} : { profileId: input.profileId }),
-        enabled,
-        config,
-        // Enabling again clears an auto-pause; schedules re-plan their next run either way.
-        ...(reenabled ? { pausedReason: null, consecutiveFailures: 0 } : {}),
-        nextRunAt: current.kind === 'schedule' && enabled ? nextRunAfter(config, deps.now) : null,
-        updatedAt: deps.now,
-      })
-      .where(eq(triggers.id, current.id))
-      .returning();
-    await auditAsTrigger(
-      tx,
-      {
-        orgId: current.orgId,
-        triggerId: current.id,
-        action: 'trigger.updated',
-        targetId: current.id,
-        actor,
-        detail: {
-          changed: Object.keys(input).sort(),
-          ...(reenabled && current.pausedReason !== null ? { unpaused: true } : {}),
+  const row = await changing(deps, current.id, () =>
+    deps.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(triggers)
+        .set({
+          ...(input.name === undefined ? {} : { name: input.name }),
+          ...(input.profileId === undefined ? {} : { profileId: input.profileId }),
+          enabled,
+          config,
+          // Enabling again clears an auto-pause; schedules re-plan their next run either way.
+          ...(reenabled ? { pausedReason: null, consecutiveFailures: 0 } : {}),
+          nextRunAt: current.kind === 'schedule' && enabled ? nextRunAfter(config, deps.now) : null,
+          updatedAt: deps.now,
+        })
+        .where(eq(triggers.id, current.id))
+        .returning();
+      await auditAsTrigger(
+        tx,
+        {
+          orgId: current.orgId,
+          triggerId: current.id,
+          action: 'trigger.updated',
+          targetId: current.id,
+          actor,
+          detail: {
+            changed: Object.keys(input).sort(),
+            ...(reenabled && current.pausedReason !== null ? { unpaused: true } : {}),
+          },
         },
-      },
-      deps.now,
-    );
-    return updated;
-  });
+        deps.now,
+      );
+      return updated;
+    }),
+  );
   if (row === undefined) throw new ProblemError('not_found', 'No such trigger.');
   return row;
 }
 
 export async function deleteTrigger(deps: DefinitionDeps, current: TriggerRow, actor: Actor): Promise<void> {
+  await forgetTrigger(deps.kv, current.id);
   await deps.db.transaction(async (tx) => {
     await tx.delete(triggers).where(eq(triggers.id, current.id));
     await auditAsTrigger(
@@ -269,35 +292,37 @@ export async function rotateSecret(
   const secret = input.signingSecret ?? generated ?? '';
   const sealed = await sealSecret(deps.config, secret, current.id);
   const keepOld = input.graceSeconds > 0 && current.secretCiphertext !== null;
-  const row = await deps.db.transaction(async (tx) => {
-    const [updated] = await tx
-      .update(triggers)
-      .set({
-        secretCiphertext: sealed.ciphertext,
-        secretNonce: sealed.nonce,
-        secretKeyVersion: sealed.keyVersion,
-        previousSecretCiphertext: keepOld ? current.secretCiphertext : null,
-        previousSecretNonce: keepOld ? current.secretNonce : null,
-        previousSecretKeyVersion: keepOld ? current.secretKeyVersion : null,
-        previousSecretExpiresAt: keepOld ? new Date(deps.now.getTime() + input.graceSeconds * 1000) : null,
-        updatedAt: deps.now,
-      })
-      .where(eq(triggers.id, current.id))
-      .returning();
-    await auditAsTrigger(
-      tx,
-      {
-        orgId: current.orgId,
-        triggerId: current.id,
-        action: 'trigger.secret_rotated',
-        targetId: current.id,
-        actor,
-        detail: { graceSeconds: keepOld ? input.graceSeconds : 0 },
-      },
-      deps.now,
-    );
-    return updated;
-  });
+  const row = await changing(deps, current.id, () =>
+    deps.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(triggers)
+        .set({
+          secretCiphertext: sealed.ciphertext,
+          secretNonce: sealed.nonce,
+          secretKeyVersion: sealed.keyVersion,
+          previousSecretCiphertext: keepOld ? current.secretCiphertext : null,
+          previousSecretNonce: keepOld ? current.secretNonce : null,
+          previousSecretKeyVersion: keepOld ? current.secretKeyVersion : null,
+          previousSecretExpiresAt: keepOld ? new Date(deps.now.getTime() + input.graceSeconds * 1000) : null,
+          updatedAt: deps.now,
+        })
+        .where(eq(triggers.id, current.id))
+        .returning();
+      await auditAsTrigger(
+        tx,
+        {
+          orgId: current.orgId,
+          triggerId: current.id,
+          action: 'trigger.secret_rotated',
+          targetId: current.id,
+          actor,
+          detail: { graceSeconds: keepOld ? input.graceSeconds : 0 },
+        },
+        deps.now,
+      );
+      return updated;
+    }),
+  );
   if (row === undefined) throw new ProblemError('not_found', 'No such trigger.');
   return { row, signingSecret: generated };
 }

@@ -1,6 +1,6 @@
-import { triggerDeliveries } from '@airlock/schema/db';
+import { triggerDeliveries, triggers } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
 import type { TriggerEvent } from './event.ts';
 
@@ -24,11 +24,13 @@ export interface NewDelivery {
   readonly eventName?: string | null | undefined;
   readonly redeliveryOf?: string | undefined;
   readonly at: Date;
+  /** The row id, when it was chosen before the row is written (the ingress's fast path). */
+  readonly rowId?: string | undefined;
 }
 
 function values(input: NewDelivery, status: DeliveryRow['status'], reason: string | null): DeliveryInsert {
   return {
-    id: newId('delivery', input.at.getTime()),
+    id: input.rowId ?? newId('delivery', input.at.getTime()),
     triggerId: input.triggerId,
     orgId: input.orgId,
     source: input.source,
@@ -146,4 +148,50 @@ export function deliveryIdHint(value: string | null): string | null {
   if (value === null) return null;
   const cleaned = value.replace(/[^A-Za-z0-9_.:-]/g, '').slice(0, 100);
   return cleaned === '' ? null : cleaned;
+}
+
+/** A copy the ingress recognised in Redis and answered as deduped; its row is written later, in bulk. */
+export interface DedupedCopy {
+  /** The id the row gets (given in the answer before it is written). */
+  readonly rowId: string;
+  readonly triggerId: string;
+  readonly orgId: string;
+  readonly source: DeliveryRow['source'];
+  readonly deliveryId: string;
+  readonly duplicateOf: string;
+  readonly event: string | null;
+  readonly summary: string | null;
+  /** ms since the epoch: when the copy was received. */
+  readonly at: number;
+}
+
+export async function recordDeduped(db: Database, copies: readonly DedupedCopy[]): Promise<void> {
+  // Copies of a trigger deleted since are dropped with it.
+  const ids = [...new Set(copies.map((c) => c.triggerId))];
+  if (ids.length === 0) return;
+  const live = new Set(
+    (await db.select({ id: triggers.id }).from(triggers).where(inArray(triggers.id, ids))).map((r) => r.id),
+  );
+  const kept = copies.filter((c) => live.has(c.triggerId));
+  if (kept.length === 0) return;
+  await db
+    .insert(triggerDeliveries)
+    .values(
+      kept.map((c) => ({
+        id: c.rowId,
+        triggerId: c.triggerId,
+        orgId: c.orgId,
+        source: c.source,
+        deliveryId: c.deliveryId,
+        claimsDeliveryId: false,
+        status: 'deduped' as const,
+        event: c.event,
+        summary: c.summary,
+        reason: `delivery ${c.deliveryId} was received before as ${c.duplicateOf}`,
+        duplicateOf: c.duplicateOf,
+        createdAt: new Date(c.at),
+        updatedAt: new Date(c.at),
+      })),
+    )
+    .onConflictDoNothing();
 }

@@ -5,7 +5,10 @@ import { newId } from '@airlock/schema/ids';
 import { and, asc, eq, gt, isNull, lte } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
+import { openKv } from '../lib/kv.ts';
 import { createLogger, safeErrorMessage } from '../lib/log.ts';
+import { recordDeduped } from './deliveries.ts';
+import { takeDeduped } from './ingress/fast-path.ts';
 import { startRun } from './run-start.ts';
 import { scheduleEvent, tickDeliveryId } from './sources/schedule.ts';
 
@@ -163,5 +166,7 @@ export async function runScheduler(deps: SchedulerDeps, now: Date): Promise<{ cl
       }),
     );
   await restartStuck(deps, now);
+  // Copies the webhook path answered as deduped, whose rows no run has written yet.
+  await recordDeduped(deps.db, await takeDeduped(openKv(deps.config)));
   return { claimed };
 }

@@ -1,16 +1,21 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import { loadConfig } from '../lib/context.ts';
-import { withDb } from '../lib/db.ts';
+import { pgErrorOf, withDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
+import { openKv } from '../lib/kv.ts';
 import { createLogger } from '../lib/log.ts';
 import { TURN_ENDED_EVENT } from '../lifecycle/turns.ts';
 import { countRun } from '../triggers/auto-pause.ts';
-import { updateDelivery } from '../triggers/deliveries.ts';
+import { claimDelivery, findDelivery, recordDeduped, updateDelivery } from '../triggers/deliveries.ts';
+import type { PendingDelivery } from '../triggers/ingress/accept.ts';
+import { takeDeduped } from '../triggers/ingress/fast-path.ts';
 import { act, type Decision, decide, type RunDeps, report, turnState } from '../triggers/run.ts';
 
 export interface TriggerRunParams {
   /** The delivery row (`dlv_…`); also this instance's id, so a delivery has one run. */
   readonly deliveryId: string;
+  /** Set when the ingress answered before writing the row: the first step writes it. */
+  readonly pending?: PendingDelivery;
 }
 
 // One delivery, after its webhook was answered (ADR 0141): decide → start the
@@ -28,8 +33,14 @@ const MAX_TURN_ROUNDS = 400;
 
 export class TriggerRunWorkflow extends WorkflowEntrypoint<Env, TriggerRunParams> {
   override async run(event: WorkflowEvent<TriggerRunParams>, step: WorkflowStep): Promise<void> {
-    const { deliveryId } = event.payload;
+    const { deliveryId, pending } = event.payload;
     const log = createLogger({ deliveryId, workflow: 'trigger-run' });
+    if (pending !== undefined) {
+      const recorded = await step.do('record the delivery', FEW_RETRIES, () =>
+        this.#deps((d) => recordPending(d, deliveryId, pending)),
+      );
+      if (!recorded) return;
+    }
     let decision: Decision = { kind: 'wait' };
     for (let round = 0; round < WAIT_ROUNDS && decision.kind === 'wait'; round++) {
       decision = await step.do(`decide ${round}`, FEW_RETRIES, () =>
@@ -98,7 +109,14 @@ export class TriggerRunWorkflow extends WorkflowEntrypoint<Env, TriggerRunParams
           columns: { triggerId: true },
         });
         if (row === undefined) return { paused: false, failures: 0 };
-        return countRun(d.db, row.triggerId, status !== 'succeeded', summary.slice(0, 300), new Date());
+        return countRun(
+          d.db,
+          openKv(d.config),
+          row.triggerId,
+          status !== 'succeeded',
+          summary.slice(0, 300),
+          new Date(),
+        );
       }),
     );
   }
@@ -107,4 +125,29 @@ export class TriggerRunWorkflow extends WorkflowEntrypoint<Env, TriggerRunParams
     const config = loadConfig(this.env);
     return withDb(config, (db) => work({ env: this.env, db, config }));
   }
+}
+
+/**
+ * Write the row the ingress answered for (Postgres' unique index decides: a copy Redis missed
+ * becomes `deduped` and runs nothing), and the rows of copies answered as deduped meanwhile.
+ */
+async function recordPending(deps: RunDeps, rowId: string, pending: PendingDelivery): Promise<boolean> {
+  // A retried step finds the row it wrote.
+  const existing = await findDelivery(deps.db, rowId);
+  if (existing !== undefined) return existing.claimsDeliveryId;
+  const claim = await claimDelivery(deps.db, {
+    triggerId: pending.triggerId,
+    orgId: pending.orgId,
+    source: pending.source,
+    deliveryId: pending.deliveryId,
+    event: pending.event,
+    at: new Date(pending.at),
+    rowId,
+  }).catch((error: unknown) => {
+    // The trigger was deleted after the answer: its deliveries went with it.
+    if (pgErrorOf(error)?.code === '23503') return null;
+    throw error;
+  });
+  await recordDeduped(deps.db, await takeDeduped(openKv(deps.config)));
+  return claim?.claimed === true && claim.row.id === rowId;
 }

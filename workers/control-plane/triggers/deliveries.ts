@@ -238,7 +238,7 @@ export const triggerDeliveryRoutes = [
     }),
     handler: async (c) => {
       const scope = c.get('scope');
-      const deps = { db: scope.db(), config: scope.config(), now: scope.now() };
+      const deps = { db: scope.db(), config: scope.config(), kv: scope.kv(), now: scope.now() };
       const current = await findTrigger(deps.db, c.get('member').orgId, c.req.valid('param').triggerId);
       const rotated = await rotateSecret(deps, current, actorOf(c.get('principal')), c.req.valid('json'));
       return c.json(

@@ -83,7 +83,7 @@ export const triggerRoutes = [
       const created = await guarded(
         () =>
           createTrigger(
-            { db: scope.db(), config: scope.config(), now: scope.now() },
+            { db: scope.db(), config: scope.config(), kv: scope.kv(), now: scope.now() },
             c.get('member').orgId,
             actorOf(c.get('principal')),
             input,
@@ -132,7 +132,7 @@ export const triggerRoutes = [
       const row = await guarded(
         () =>
           updateTrigger(
-            { db: scope.db(), config: scope.config(), now: scope.now() },
+            { db: scope.db(), config: scope.config(), kv: scope.kv(), now: scope.now() },
             current,
             actorOf(c.get('principal')),
             input,
@@ -156,7 +156,7 @@ export const triggerRoutes = [
       const scope = c.get('scope');
       const current = await findTrigger(scope.db(), c.get('member').orgId, c.req.valid('param').triggerId);
       await deleteTrigger(
-        { db: scope.db(), config: scope.config(), now: scope.now() },
+        { db: scope.db(), config: scope.config(), kv: scope.kv(), now: scope.now() },
         current,
         actorOf(c.get('principal')),
       );

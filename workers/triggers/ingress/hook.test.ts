@@ -118,7 +118,8 @@ describe('a GitHub webhook', () => {
     expect(reply.status, reply.text).toBe(202);
     const answer = reply.json as { delivery: string; status: string };
     expect(answer.status).toBe('received');
-    const [row] = (await rowsOf()).filter((r) => r.id === answer.delivery);
+    // The row is the run's first step (the answer did not wait for Postgres).
+    const row = await until('the delivery row', () => rowOf(reply));
     expect(row).toMatchObject({ source: 'github', deliveryId: delivery, event: 'issues.labeled' });
     expect(row?.summary).toContain('acme/widgets#1 labeled airlock');
     expect((row?.payload as { name?: string } | null)?.name).toBe('issues.labeled');
@@ -217,14 +218,19 @@ describe('a GitHub webhook', () => {
   });
 
   it("records a disabled trigger's delivery as ignored (202), and answers 413 and 400 as asked", async () => {
-    await h.db().update(triggers).set({ enabled: false }).where(eq(triggers.id, triggerId));
+    const toggle = (enabled: boolean) =>
+      h.call('PATCH', `/orgs/${w.orgId}/triggers/${triggerId}`, {
+        cookie: w.people.owner.cookie,
+        body: { enabled },
+      });
+    expect((await toggle(false)).status).toBe(200);
     try {
       const reply = await github(labelled());
       expect(reply.status).toBe(202);
       expect(reply.json).toMatchObject({ status: 'ignored' });
       expect(await rowOf(reply)).toMatchObject({ status: 'ignored', reason: 'disabled' });
     } finally {
-      await h.db().update(triggers).set({ enabled: true }).where(eq(triggers.id, triggerId));
+      await toggle(true);
     }
     const before = (await rowsOf()).length;
     const huge = JSON.stringify({ ...labelled(), padding: 'x'.repeat(1024 * 1024) });

@@ -1,20 +1,18 @@
 import type { ChatConfig, WebhookConfig } from '@airlock/schema/api';
-import { triggers } from '@airlock/schema/db';
 import { isId } from '@airlock/schema/ids';
-import { eq } from 'drizzle-orm';
 import type { AppContext } from '../../lib/context.ts';
 import { withDb } from '../../lib/db.ts';
-import { safeErrorMessage } from '../../lib/log.ts';
 import { ProblemError } from '../../lib/problem.ts';
 import { claimDelivery, deliveryIdHint, type NewDelivery, recordRejected } from '../deliveries.ts';
 import type { TriggerEvent } from '../event.ts';
 import { chatFilter, webhookFilter } from '../filters.ts';
-import { startRun } from '../run-start.ts';
 import { type TriggerRow, verificationSecrets } from '../secrets.ts';
 import { parseGeneric } from '../sources/generic.ts';
 import { parseGithub } from '../sources/github.ts';
 import { parseSlack } from '../sources/slack.ts';
+import { acceptDelivery } from './accept.ts';
 import { bodyJson, readBody } from './body.ts';
+import { lookupTrigger } from './fast-path.ts';
 import { type SignatureScheme, verifyNothing, verifySignature } from './verify.ts';
 
 // POST /hooks/{triggerId}: public, answered fast, never waiting for a session.
@@ -44,7 +42,7 @@ function ingressOf(trigger: TriggerRow): Ingress | null {
 /** Rejected requests leave at most this many rows per trigger per minute (the rest are counted only). */
 const REJECTED_ROWS_PER_MINUTE = 20;
 
-const accepted = (body: Record<string, unknown>) =>
+export const accepted = (body: Record<string, unknown>) =>
   new Response(JSON.stringify(body), { status: 202, headers: { 'content-type': 'application/json' } });
 
 export async function receiveHook(c: AppContext): Promise<Response> {
@@ -58,12 +56,13 @@ export async function receiveHook(c: AppContext): Promise<Response> {
       extensions: { maxBytes: body.max },
     });
   const db = scope.db();
-  const [trigger] = await db
-    .select()
-    .from(triggers)
-    .where(eq(triggers.id, isId('trigger', triggerId) ? triggerId : 'trg_unknown'));
-  const ingress = trigger === undefined ? null : ingressOf(trigger);
-  if (trigger === undefined || ingress === null) {
+  const trigger = await lookupTrigger(
+    scope.kv(),
+    () => db,
+    isId('trigger', triggerId) ? triggerId : 'trg_unknown',
+  );
+  const ingress = trigger === null ? null : ingressOf(trigger);
+  if (trigger === null || ingress === null) {
     await verifyNothing(body.text);
     throw new ProblemError('not_found', 'No such trigger.');
   }
@@ -126,17 +125,12 @@ export async function receiveHook(c: AppContext): Promise<Response> {
       ? chatFilter(trigger.config as ChatConfig, parsed.event)
       : webhookFilter(trigger.config as WebhookConfig, parsed.event);
   if (!verdictOf.pass) return settle(input, 'filtered', verdictOf.reason);
-  const claim = await claimDelivery(db, input);
-  if (claim.claimed)
-    c.executionCtx.waitUntil(
-      startRun(c.env, claim.row.id).catch((error: unknown) =>
-        scope.log.warn('trigger run not started; the sweep retries it', {
-          delivery: claim.row.id,
-          error: safeErrorMessage(error),
-        }),
-      ),
-    );
-  return accepted({ delivery: claim.row.id, status: claim.row.status, duplicateOf: claim.row.duplicateOf });
+  return acceptDelivery(c, {
+    ...input,
+    source: ingress.source,
+    deliveryId: parsed.deliveryId,
+    event: parsed.event,
+  });
 }
 
 type ParsedRequest =
