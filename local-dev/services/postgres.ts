@@ -61,9 +61,7 @@ export async function startPostgres(input: PostgresInput): Promise<Postgres> {
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
-      // Every Worker request opens its own connection (Neon's pooler absorbs that in production):
-      // the webhook tests replay one delivery 1,000 times at once.
-      'max_connections=1200',
+      'max_connections=300',
       ...(throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ],
     onLog: (message) => log(String(message).trimEnd()),
