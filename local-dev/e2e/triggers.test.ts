@@ -213,7 +213,7 @@ describe('triggers that fire', () => {
   it('a Slack thread is one conversation: a mention starts it, a reply reaches the same agent', async () => {
     needsSnapshot();
     // Alice in Slack is the org's owner here (same verified email); Mallory only claims to be.
-    const me = await world.api<{ user: { email: string; id: string } }>('GET', '/auth/me');
+    const me = await world.api<{ user: { email: string; id: string } }>('GET', '/me');
     slack.addUser({ id: 'U0ALICE001', name: 'alice', email: me.user.email, emailConfirmed: true });
     const connection = await world.api<{ id: string }>('POST', `${org()}/connections`, {
       integration: 'slack',
