@@ -100,13 +100,6 @@ export const ChatConfig = z
       .optional(),
     /** The first message of a thread becomes this prompt (default: the message itself). */
     promptTemplate: PromptTemplate.optional(),
-    /** A conversation's session stops after this long without a message. */
-    idleMinutes: z
-      .number()
-      .int()
-      .min(1)
-      .max(24 * 60)
-      .default(30),
     autoPauseAfter: AutoPauseAfter,
   })
   .meta({ id: 'ChatConfig' });

@@ -33,6 +33,7 @@ export async function routeMessage(
   trigger: { id: string; orgId: string },
   message: SlackMessage,
   mentioned: boolean,
+  deliveryId: string,
   at: Date,
 ): Promise<Route> {
   const key = threadKey(message);
@@ -52,6 +53,7 @@ export async function routeMessage(
         triggerId: trigger.id,
         orgId: trigger.orgId,
         threadKey: key,
+        claimedBy: deliveryId,
         lastMessageAt: at,
       })
       .onConflictDoNothing()
@@ -65,12 +67,15 @@ export async function routeMessage(
     .where(eq(triggerConversations.id, conversation.id));
   if (conversation.sessionId !== null && status !== null && (LIVE as readonly string[]).includes(status))
     return { kind: 'followup', conversationId: conversation.id, sessionId: conversation.sessionId };
+  // This delivery claimed the thread before (a retried step): it is still the one to start it.
+  if (conversation.sessionId === null && conversation.claimedBy === deliveryId)
+    return { kind: 'start', conversationId: conversation.id };
   if (conversation.sessionId === null && at.getTime() - conversation.createdAt.getTime() < STALE_CLAIM_MS)
     return { kind: 'wait' };
   // The thread's session has ended (or its start died): whoever swaps it out starts the next.
   const [taken] = await db
     .update(triggerConversations)
-    .set({ sessionId: null, createdAt: at })
+    .set({ sessionId: null, claimedBy: deliveryId, createdAt: at })
     .where(
       and(
         eq(triggerConversations.id, conversation.id),

@@ -94,7 +94,14 @@ export async function decide(deps: RunDeps, deliveryId: string, at: Date): Promi
   const conversational = trigger.kind === 'chat' && event.slack !== null;
   let conversationId: string | null = null;
   if (conversational && event.slack !== null) {
-    const route = await routeMessage(deps.db, trigger, event.slack, event.name === 'app_mention', at);
+    const route = await routeMessage(
+      deps.db,
+      trigger,
+      event.slack,
+      event.name === 'app_mention',
+      delivery.id,
+      at,
+    );
     if (route.kind === 'wait') return { kind: 'wait' };
     if (route.kind === 'none')
       return finish('filtered', 'a reply in a thread that is not a conversation of this trigger');

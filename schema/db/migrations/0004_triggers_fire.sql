@@ -27,6 +27,7 @@ CREATE TABLE "trigger_conversations" (
 	"org_id" text NOT NULL,
 	"thread_key" text NOT NULL,
 	"session_id" text,
+	"claimed_by" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"last_message_at" timestamp with time zone
 );

@@ -122,6 +122,8 @@ export const triggerConversations = pgTable(
     threadKey: text('thread_key').notNull(),
     /** The session serving the thread now (a new one replaces it once it has ended). */
     sessionId: text('session_id'),
+    /** The delivery that claimed the thread to start its session (a retried claim finds its own). */
+    claimedBy: text('claimed_by'),
     createdAt: createdAt(),
     lastMessageAt: at('last_message_at'),
   },
