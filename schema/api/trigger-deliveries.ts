@@ -70,13 +70,16 @@ export const TriggerPreviewRequest = TestEvent.extend({
 }).meta({ id: 'TriggerPreviewRequest' });
 
 /** Preview a trigger not yet saved (the create form). */
+const draftEvent = {
+  event: TestEvent.shape.event,
+  payload: TestEvent.shape.payload,
+};
 export const TriggerDraftPreviewRequest = z
   .discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('webhook'), config: WebhookConfig }),
-    z.strictObject({ kind: z.literal('schedule'), config: ScheduleConfig }),
-    z.strictObject({ kind: z.literal('chat'), config: ChatConfig }),
+    z.strictObject({ kind: z.literal('webhook'), config: WebhookConfig, ...draftEvent }),
+    z.strictObject({ kind: z.literal('schedule'), config: ScheduleConfig, ...draftEvent }),
+    z.strictObject({ kind: z.literal('chat'), config: ChatConfig, ...draftEvent }),
   ])
-  .and(TestEvent)
   .meta({ id: 'TriggerDraftPreviewRequest' });
 
 export const TriggerPreview = z

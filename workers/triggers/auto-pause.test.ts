@@ -169,3 +169,29 @@ describe('a trigger that keeps failing', () => {
     expect(fits.json).toMatchObject({ matched: true, prompt: 'Fix Spelling error in the README file' });
   });
 });
+
+describe('previews of a trigger not saved yet', () => {
+  it('render a draft against a fitted sample', async () => {
+    const reply = await h.call<{ matched: boolean; prompt: string | null; event: string }>(
+      'POST',
+      `/orgs/${w.orgId}/trigger-preview`,
+      {
+        cookie: w.people.member.cookie,
+        body: {
+          kind: 'webhook',
+          config: {
+            source: 'github',
+            events: ['pull_request.opened'],
+            promptTemplate: 'Review {{ pull_request.diff_url }} ({{ pull_request.base.ref }})',
+          },
+        },
+      },
+    );
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.json).toMatchObject({
+      matched: true,
+      event: 'pull_request.opened',
+      prompt: 'Review https://github.com/Codertocat/Hello-World/pull/2.diff (main)',
+    });
+  });
+});

@@ -100,7 +100,11 @@ export class TriggerRunWorkflow extends WorkflowEntrypoint<Env, TriggerRunParams
     pushed: ReadonlyArray<{ repository: string; branch: string; sha: string }>,
   ): Promise<void> {
     await step.do('report', FEW_RETRIES, () =>
-      this.#deps((d) => report(d, deliveryId, { status, summary, sessionId, pushed }, new Date())),
+      this.#deps(async (d) => {
+        // Copies answered as deduped since the first step: their rows too.
+        await recordDeduped(d.db, await takeDeduped(openKv(d.config)));
+        return report(d, deliveryId, { status, summary, sessionId, pushed }, new Date());
+      }),
     );
     await step.do('count the run', FEW_RETRIES, () =>
       this.#deps(async (d) => {

@@ -5,6 +5,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, PUBLIC_ORIGIN } from '../../control-plane/testing/harness.ts';
 import { createWorld, type World } from '../../control-plane/testing/world.ts';
+import worker from '../../index.ts';
 import { githubSample } from '../sources/samples.ts';
 
 // POST /hooks/{triggerId} for a GitHub webhook, on the real Worker app in
@@ -274,12 +275,19 @@ describe('a GitHub webhook', () => {
       status: 'deduped',
       duplicateOf: (first.json as { delivery: string }).delivery,
     });
-    const rows = await h
-      .db()
-      .select()
-      .from(triggerDeliveries)
-      .where(and(eq(triggerDeliveries.triggerId, triggerId), eq(triggerDeliveries.deliveryId, delivery)));
-    expect(rows).toHaveLength(2);
+    // The copy's row is written in bulk, by the next run or the minute's cron: run the cron.
+    await worker.scheduled({ cron: '* * * * *', scheduledTime: Date.now(), noRetry: () => {} }, h.env);
+    const rows = await until('both rows', async () => {
+      const found = await h
+        .db()
+        .select()
+        .from(triggerDeliveries)
+        .where(and(eq(triggerDeliveries.triggerId, triggerId), eq(triggerDeliveries.deliveryId, delivery)));
+      return found.length === 2 ? found : undefined;
+    });
     expect(rows.filter((r) => r.status === 'deduped')).toHaveLength(1);
+    expect(rows.find((r) => r.status === 'deduped')?.duplicateOf).toBe(
+      (first.json as { delivery: string }).delivery,
+    );
   });
 });

@@ -73,9 +73,7 @@ export async function receiveHook(c: AppContext): Promise<Response> {
     : ({ ok: false, reason: 'mismatch', detail: secrets.reason } as const);
   const base = { triggerId: trigger.id, orgId: trigger.orgId, source: ingress.source, at: now } as const;
   if (!verdict.ok) {
-    const hint = deliveryIdHint(
-      headers.get('x-github-delivery') ?? headers.get('webhook-id') ?? headers.get('x-slack-retry-num'),
-    );
+    const hint = deliveryIdHint(headers.get('x-github-delivery') ?? headers.get('webhook-id'));
     // After the answer: a bad signature costs the caller what an unknown trigger does.
     c.executionCtx.waitUntil(
       recordRejection(c, { ...base, deliveryId: hint }, `bad signature: ${verdict.detail}`).catch(() => {}),
