@@ -179,7 +179,7 @@ export async function ptyToken(world: World, mode: 'rw' | 'ro') {
 export async function startSession(
   routes: (world: World) => Promise<EgressRoute[]> | EgressRoute[],
   options: { passthrough?: string[]; settings?: Partial<SessionSettings>; world?: World } = {},
-): Promise<{ world: World; stub: DurableObjectStub<SessionGateway>; peer: SandboxPeer }> {
+): Promise<{ world: World; stub: DurableObjectStub<SessionGateway>; peer: SandboxPeer; bootstrap: string }> {
   const world = options.world ?? (await createWorld());
   const stub = gateway(world.sessionId);
   const applied = await stub.applyPlan({
@@ -192,5 +192,5 @@ export async function startSession(
   if (!applied.ok) throw new Error(`applyPlan: ${applied.message}`);
   const { token } = await bootstrapToken(world);
   const peer = await SandboxPeer.connect(world.sessionId, token);
-  return { world, stub, peer };
+  return { world, stub, peer, bootstrap: token };
 }
