@@ -208,7 +208,11 @@ const runners = z
 
 export const ConfigSchema = z
   .strictObject({
-    env: z.enum(['development', 'production']).default('development'),
+    /**
+     * Where this deployment runs. `local` (what `./dev` sets) is the only one that lets a
+     * connection send credentials to a plain http:// destination (loopback stand-ins, ADR 0120).
+     */
+    env: z.enum(['local', 'development', 'production']).default('development'),
     services: services.prefault({}),
     database,
     kv,
@@ -229,3 +233,8 @@ export const ConfigSchema = z
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type TokenPurpose = keyof Config['tokens'];
+
+/** Whether credentials may go to a plain http:// destination: only on a `local` deployment (ADR 0120). */
+export function allowsPlainHttp(config: Pick<Config, 'env'>): boolean {
+  return config.env === 'local';
+}

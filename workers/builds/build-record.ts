@@ -1,4 +1,4 @@
-import type { Config } from '@airlock/config';
+import { allowsPlainHttp, type Config } from '@airlock/config';
 import { profileVersions, type SandboxResources, snapshots } from '@airlock/schema/db';
 import type { RuntimePlan } from '@airlock/schema/plan';
 import { and, eq, inArray } from 'drizzle-orm';
@@ -81,6 +81,7 @@ export async function beginBuild(db: Database, config: Config, snapshotId: strin
     return {
       ok: false,
       finished: false,
+    allowPlainHttp: allowsPlainHttp(config),
       reason:
         outcome.reason === 'not_found'
           ? `Version ${version.id} no longer exists.`
