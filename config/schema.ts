@@ -182,6 +182,8 @@ const limits = z.strictObject({
   tunnel_grace_seconds: positiveInt().default(60),
   max_request_body_bytes: positiveInt().default(1024 * 1024),
   session_starts_per_minute: positiveInt().default(30),
+  /** Commit/tag signatures one session's sandbox may ask for per sliding minute (ADR 0120). */
+  signatures_per_minute: positiveInt().max(10_000).default(60),
   /** Login codes that may be requested from one IP address per hour (per email: auth.otp.sends_per_hour). */
   otp_sends_per_ip_per_hour: positiveInt().default(30),
   /** Login-code checks per email, and per IP address, per hour (on top of auth.otp.allowed_attempts per code). */
@@ -231,10 +233,10 @@ export const ConfigSchema = z
   });
 
 export type Config = z.output<typeof ConfigSchema>;
-export type ConfigInput = z.input<typeof ConfigSchema>;
-export type TokenPurpose = keyof Config['tokens'];
 
 /** Whether credentials may go to a plain http:// destination: only on a `local` deployment (ADR 0120). */
 export function allowsPlainHttp(config: Pick<Config, 'env'>): boolean {
   return config.env === 'local';
 }
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type TokenPurpose = keyof Config['tokens'];

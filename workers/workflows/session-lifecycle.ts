@@ -137,6 +137,7 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
       idleTimeoutSeconds: limits.idle_timeout_seconds,
       tunnelGraceSeconds: limits.tunnel_grace_seconds,
       tunnelSilenceSeconds: 60,
+      signaturesPerMinute: limits.signatures_per_minute,
     };
     await step.do('provision sandbox', { ...NO_RETRY, timeout: '10 minutes' }, () =>
       this.#db(async (db) => {
