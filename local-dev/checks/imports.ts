@@ -95,7 +95,9 @@ function resolveFile(base: string): string | null {
   return null;
 }
 
-type Target = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'external'; readonly name: string };
+type Target =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'external'; readonly name: string };
 
 function resolveImport(from: string, spec: string, spaces: readonly Workspace[]): Target | null {
   if (spec.startsWith('.')) {
@@ -170,7 +172,10 @@ export function checkImports(): Finding[] {
     for (let dir = posix.dirname(file); ; dir = posix.dirname(dir)) {
       if (!rules.has(dir)) {
         const readme = join(ROOT, dir, 'README.md');
-        rules.set(dir, existsSync(readme) ? parseRule(dir, relative(ROOT, readme), readFileSync(readme, 'utf8')) : null);
+        rules.set(
+          dir,
+          existsSync(readme) ? parseRule(dir, relative(ROOT, readme), readFileSync(readme, 'utf8')) : null,
+        );
       }
       const rule = rules.get(dir);
       if (rule) return rule;
@@ -191,7 +196,8 @@ export function checkImports(): Finding[] {
       if (target.kind === 'file') edges.add(target.path);
       if (rule === null) continue;
       if (target.kind === 'external') {
-        const external = rule.external === null ? null : [...rule.external, ...(isTest(file) ? rule.testExternal : [])];
+        const external =
+          rule.external === null ? null : [...rule.external, ...(isTest(file) ? rule.testExternal : [])];
         if (external !== null && !external.includes(target.name))
           findings.push({
             kind: 'rule',
