@@ -254,10 +254,16 @@ export interface Sandbox {
 const SANDBOXD = join(ROOT, 'target/release/sandboxd');
 export const AIRLOCK_SIGN = join(ROOT, 'target/release/airlock-sign');
 
+/** A bootstrap token for the session's tunnel, as the lifecycle hands one to a sandbox. */
+export async function bootstrapToken(world: GatewayWorld, rows: SessionRows): Promise<string> {
+  const { token } = await mintToken(world.config, 'bootstrap', { sub: rows.sessionId, org: rows.orgId });
+  return token;
+}
+
 /** The real sandboxd, dialling the Worker's tunnel route with a real bootstrap token. */
 export async function startSandboxd(world: GatewayWorld, rows: SessionRows): Promise<Sandbox> {
   if (!existsSync(SANDBOXD)) throw new Error(`${SANDBOXD} is missing: run cargo build --release`);
-  const { token } = await mintToken(world.config, 'bootstrap', { sub: rows.sessionId, org: rows.orgId });
+  const token = await bootstrapToken(world, rows);
   const home = join(world.dir, `sandbox-${rows.sessionId}`);
   mkdirSync(home, { recursive: true });
   const input = {
