@@ -74,15 +74,9 @@ afterAll(async () => {
 async function curl(url: string, extra: string[] = []) {
   const { stdout } = await run(
     'curl',
-    ['-sS', '--max-time', '30', '-o', '-', '-w', '\n%{http_code}', ...extra, url],
-    {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HTTPS_PROXY: sandbox.proxy,
-        HTTP_PROXY: sandbox.proxy,
-        CURL_CA_BUNDLE: sandbox.caFile,
-      },
-    },
+    // (curl reads only the lower-case http_proxy for http://, so the proxy is named outright.)
+    ['-sS', '--max-time', '30', '-x', sandbox.proxy, '-o', '-', '-w', '\n%{http_code}', ...extra, url],
+    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CURL_CA_BUNDLE: sandbox.caFile } },
   ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '\n0' }));
   const split = stdout.lastIndexOf('\n');
   return { body: stdout.slice(0, split), status: Number(stdout.slice(split + 1)) };

@@ -1,4 +1,4 @@
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 // A hand-rolled client of sandboxd's proxy, for the requests curl will not
@@ -24,9 +24,11 @@ export interface ProxyRequest {
   readonly host: string | null;
 }
 
-function readAll(socket: Socket, timeoutMs: number): Promise<string> {
+/** Bytes until the peer closes, `enough` bytes arrived, or the time is up. */
+function readAll(socket: Socket, timeoutMs: number, enough = Number.POSITIVE_INFINITY): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
+    let received = 0;
     const done = () => {
       clearTimeout(timer);
       resolve(Buffer.concat(chunks).toString('latin1'));
@@ -35,7 +37,11 @@ function readAll(socket: Socket, timeoutMs: number): Promise<string> {
       socket.destroy();
       done();
     }, timeoutMs);
-    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      received += d.length;
+      if (received >= enough) done();
+    });
     socket.once('close', done);
     socket.once('error', () => {});
   });
@@ -81,9 +87,13 @@ export async function viaProxy(
     const head = await connectHead(socket);
     const answer = parse(head);
     if (answer.status < 200 || answer.status > 299) {
-      const rest = await readAll(socket, 2_000);
+      // The proxy keeps the connection open after a refusal: read just the declared body.
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      let body = answer.body;
+      if (Buffer.byteLength(body, 'latin1') < length)
+        body += await readAll(socket, 2_000, length - body.length);
       socket.destroy();
-      return { status: answer.status, body: answer.body + rest, connectRefused: true };
+      return { status: answer.status, body, connectRefused: true };
     }
     if (request.sni !== undefined) {
       const tls = tlsConnect({
