@@ -115,7 +115,7 @@ describe('the request target', () => {
         { ...https, method: 'CONNECT' },
         'CONNECT is answered',
       ],
-      ['a.pkgs.example.org', https, 'no authority'],
+      ['a.pkgs.example.org', https, 'a bare string'],
       [undefined, https, 'no authority'],
     ];
     for (const [authority, extra, says] of cases) {
