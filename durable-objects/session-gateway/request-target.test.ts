@@ -148,6 +148,21 @@ describe('the request target', () => {
       path: '/ok',
     });
     expect(ok.text).toBe('ok');
+    // A Host header naming another host is refused, and nothing reaches the upstream.
+    const tag = `t-${crypto.randomUUID()}`;
+    const moved = await peer.request({
+      method: 'GET',
+      scheme: 'http',
+      authority: `${host}:${port}`,
+      path: '/ok',
+      headers: [
+        ['host', 'attacker.example.net'],
+        ['x-test-tag', tag],
+      ],
+    });
+    expect(moved.status).toBe(400);
+    expect(moved.text).toContain('the Host header "attacker.example.net" does not match');
+    expect(await (await fetch(`${upstreamHttp}/__requests/${tag}`)).json()).toEqual([]);
     for (const near of [
       `localhost:${port}`,
       `${host}:${Number(port) + 1}`,
