@@ -71,6 +71,7 @@ export function quoteUntrusted(value: string, max = 120): string {
 }
 
 function firstBadChar(input: string): string {
+  if (ALLOWED.test(input)) return '';
   for (const ch of input) if (!ALLOWED.test(ch)) return ch;
   return '';
 }

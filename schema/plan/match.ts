@@ -46,10 +46,17 @@ export function checkHostPattern(pattern: string): HostPatternResult {
   return { ok: true, pattern: { wildcard, host: authority.host, port: authority.port, authority } };
 }
 
+/** Parsed patterns: the same few hosts are matched over and over (the compiler's overlap checks). */
+const parsedPatterns = new Map<string, HostParts>();
+
 /** A pattern of a validated plan; an invalid one is a programming error. */
 export function parseHost(pattern: string): HostParts {
+  const cached = parsedPatterns.get(pattern);
+  if (cached !== undefined) return cached;
   const checked = checkHostPattern(pattern);
   if (!checked.ok) throw new Error(`invalid host pattern ${quoteUntrusted(pattern)}: ${checked.message}`);
+  if (parsedPatterns.size >= 10_000) parsedPatterns.clear();
+  parsedPatterns.set(pattern, checked.pattern);
   return checked.pattern;
 }
 
@@ -123,12 +130,17 @@ export interface RequestTarget {
   readonly method: string;
 }
 
-export function requestMatches(match: RouteMatch, request: RequestTarget): boolean {
+function matchesParsed(match: RouteMatch, authority: Authority, request: RequestTarget): boolean {
   return (
-    match.hosts.some((h) => hostMatches(h, request.host)) &&
+    match.hosts.some((h) => patternMatches(parseHost(h), authority)) &&
     (match.pathPrefixes.length === 0 || match.pathPrefixes.some((p) => pathMatches(p, request.path))) &&
     (match.methods.length === 0 || match.methods.includes(request.method.toUpperCase()))
   );
+}
+
+export function requestMatches(match: RouteMatch, request: RequestTarget): boolean {
+  const parsed = parseAuthority(request.host);
+  return parsed.ok && matchesParsed(match, parsed.authority, request);
 }
 
 /** The one route a request matches (routes never overlap), or undefined. */
@@ -136,5 +148,7 @@ export function findRoute<R extends { readonly match: RouteMatch }>(
   routes: readonly R[],
   request: RequestTarget,
 ): R | undefined {
-  return routes.find((r) => requestMatches(r.match, request));
+  const parsed = parseAuthority(request.host);
+  if (!parsed.ok) return undefined;
+  return routes.find((r) => matchesParsed(r.match, parsed.authority, request));
 }
