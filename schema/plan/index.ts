@@ -3,6 +3,7 @@ export * from './authority.ts';
 export * from './catalog.ts';
 export * from './check.ts';
 export * from './compile.ts';
+export * from './destinations.ts';
 export * from './errors.ts';
 export * from './fields.ts';
 export * from './match.ts';
