@@ -6,6 +6,8 @@ import type { AuditInput } from './audit-outbox.ts';
 import { pumpBody } from './body-pump.ts';
 import { denyMessage, hostName } from './deny.ts';
 import { brokeredHead, passthroughHead, responseHeaders, type UpstreamHead } from './inject.ts';
+import { leakDetail, leakMessage } from './leak-guard.ts';
+import type { Destination, LeakFinding, LeakTripwire } from './leak-tripwire.ts';
 import type { GatewayLog } from './log.ts';
 import { RequestBody } from './request-body.ts';
 import type { RouteMatcher } from './route-matcher.ts';
@@ -13,9 +15,10 @@ import { StreamClosedError, type TunnelStream } from './stream.ts';
 import { bridgeWebSocket } from './ws-bridge.ts';
 
 // One `http` stream (PROTOCOL.md §5.3) = one mediated request:
-// match → (brokered: resolve the credential, strip the sandbox's, place ours)
-// → forward to the pinned upstream → stream the response back → audit.
-// Anything that matches no route and no passthrough host is answered 403.
+// match → leak check → (brokered: resolve the credential, strip the sandbox's,
+// place ours) → forward to the pinned upstream → stream the response back → audit.
+// Anything that matches no route and no passthrough host is answered 403, and so
+// is a request carrying a secret to where it does not belong (ADR 0125).
 
 const HttpMeta = z.object({
   method: z.string().regex(/^[A-Z]{1,16}$/),
@@ -32,6 +35,10 @@ export interface EgressContext {
   orgId(): string | null;
   matcher(): RouteMatcher | null;
   credential(orgId: string, route: EgressRoute): Promise<CredentialResult>;
+  /** The leak tripwire over every secret this gateway knows. */
+  tripwire(orgId: string | null): Promise<LeakTripwire>;
+  /** A leak was blocked; true when the session will be stopped for it. */
+  leakBlocked(): boolean;
   audit(input: AuditInput): void;
   touch(): void;
   done(stream: TunnelStream): void;
@@ -45,7 +52,7 @@ interface Exchange {
   /** Path without the query, as matched and audited. */
   readonly path: string;
   readonly route: EgressRoute | null;
-  readonly decision: 'brokered' | 'passthrough' | 'denied';
+  readonly decision: 'brokered' | 'passthrough' | 'denied' | 'leak_blocked';
   /** The OPEN carried FIN: the request has no body at all. */
   readonly bodyless: boolean;
   responseBytes: number;
@@ -132,6 +139,13 @@ async function run(
     bodyless: openFin || meta.method === 'GET' || meta.method === 'HEAD',
     responseBytes: 0,
   };
+  const to: Destination =
+    result.kind === 'route'
+      ? { kind: 'brokered', connectionId: result.route.credential.connectionId }
+      : { kind: result.kind === 'passthrough' ? 'passthrough' : 'denied' };
+  const tripwire = await ctx.tripwire(orgId);
+  const leak = await tripwire.inspect(meta, exchange.bodyless ? null : (n) => body.prefix(n), to);
+  if (leak !== null) return blockLeak(ctx, exchange, leak, to);
   if (result.kind === 'deny' || orgId === null) {
     body.discard();
     const text = denyMessage({
@@ -248,11 +262,22 @@ async function forward(
   }
 }
 
+/** 403, nothing forwarded; audited without the value (nor the host or path, when they held it). */
+function blockLeak(ctx: EgressContext, ex: Exchange, leak: LeakFinding, to: Destination): void {
+  ex.body.discard();
+  const text = leakMessage(leak, hostName(ex.meta.authority), to, ctx.leakBlocked());
+  const responseBytes = plainResponse(ex.stream, 403, text, [['x-airlock-decision', 'leak_blocked']]);
+  const meta = leak.where === 'authority' ? { ...ex.meta, authority: 'withheld.invalid' } : ex.meta;
+  const path = leak.where === 'path' ? '/(withheld)' : ex.path;
+  const blocked = { ...ex, meta, path, decision: 'leak_blocked' as const, responseBytes };
+  finish(ctx, blocked, 403, leakDetail(leak, to));
+}
+
 function finish(
   ctx: EgressContext,
   ex: Exchange,
   status: number,
-  detail: Record<string, string>,
+  detail: Record<string, string | number>,
   bytesOut = ex.body.bytes,
 ): void {
   const route = ex.route;

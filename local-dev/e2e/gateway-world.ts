@@ -232,7 +232,7 @@ export async function applyPlan(
     workspace: [],
     env: {},
     agent: { runtime: 'codex', interactive: ['bash', '--noprofile', '--norc'], headless: ['true'] },
-    ...(options.stopSessionOnLeak === undefined ? {} : { stopSessionOnLeak: options.stopSessionOnLeak }),
+    stopSessionOnLeak: options.stopSessionOnLeak ?? false,
   };
   const result = await world.harness<{ ok: boolean }>(rows.sessionId, 'apply-plan', {
     sessionId: rows.sessionId,

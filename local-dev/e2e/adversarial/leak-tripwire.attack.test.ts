@@ -81,6 +81,9 @@ beforeAll(async () => {
     [allowlisted],
   );
   sandbox = await startSandboxd(world, rows);
+  // The agent has used both connections: the gateway has resolved (and knows) both keys.
+  for (const host of ['api.example.com', 'other.example.com'])
+    expect((await curl(sandbox, `https://${host}/ok`)).status).toBe(200);
 }, 240_000);
 
 afterAll(async () => {
@@ -98,7 +101,8 @@ async function curl(target: Sandbox, url: string, extra: string[] = []) {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: world.dir,
         HTTPS_PROXY: target.proxy,
-        HTTP_PROXY: target.proxy,
+        // curl takes the proxy for http:// URLs only from the lowercase name.
+        http_proxy: target.proxy,
         CURL_CA_BUNDLE: target.caFile,
       },
       maxBuffer: 16 * 1024 * 1024,
@@ -248,9 +252,9 @@ describe('the leak tripwire', () => {
       for (const form of forms(secret)) expect(text).not.toContain(form);
     const byWhere = (where: string) => trail.filter((e) => e.detail.where === where);
     expect(byWhere('header')[0]?.detail).toMatchObject({ leak: 'placeholder', header: 'authorization' });
-    expect(byWhere('body').map((e) => e.detail.form)).toEqual(
-      expect.arrayContaining(['base64', 'base64url', 'raw']),
-    );
+    // (Where the two alphabets encode a key alike, the form says base64.)
+    expect(byWhere('body').map((e) => e.detail.form)).toEqual(expect.arrayContaining(['base64', 'raw']));
+    expect(byWhere('body').every((e) => typeof e.detail.offset === 'number')).toBe(true);
     expect(byWhere('query').map((e) => e.detail.form)).toContain('url-encoded');
     expect(trail.find((e) => e.host === 'other.example.com')).toMatchObject({
       routeId: 'rt_leak_b',
