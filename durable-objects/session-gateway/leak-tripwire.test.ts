@@ -42,7 +42,7 @@ function b64(text: string | Uint8Array, alphabet: 'base64' | 'base64url' = 'base
 
 describe('where a secret may go', () => {
   it('lets the placeholder reach any brokered route, and no other host', () => {
-    const request = head([['authorization', `Bearer ${PLACEHOLDER_SECRET}`]]);
+    const request = head([['x-note', `key ${PLACEHOLDER_SECRET}`]]);
     expect(tripwire.inspectHead(request, ROUTE_A)).toBeNull();
     expect(tripwire.inspectHead(request, ROUTE_B)).toBeNull();
     for (const to of [PASSTHROUGH, DENIED])
@@ -50,9 +50,27 @@ describe('where a secret may go', () => {
         leak: 'placeholder',
         connectionId: null,
         where: 'header',
-        header: 'authorization',
+        header: 'x-note',
         form: 'raw',
       });
+  });
+
+  it('does not flag the placeholder in an auth header to a denied host (agent CLIs do that)', () => {
+    for (const [name, value] of [
+      ['Authorization', `Bearer ${PLACEHOLDER_SECRET}`],
+      ['authorization', `Basic ${b64(`x-access-token:${PLACEHOLDER_SECRET}`)}`],
+      ['x-api-key', PLACEHOLDER_SECRET],
+    ] as const) {
+      expect(tripwire.inspectHead(head([[name, value]]), DENIED), name).toBeNull();
+      // An allowlisted host would receive it: there it is a leak.
+      expect(tripwire.inspectHead(head([[name, value]]), PASSTHROUGH), name).toMatchObject({
+        leak: 'placeholder',
+      });
+    }
+    // A real key in an auth header is a leak wherever it is not its route.
+    expect(tripwire.inspectHead(head([['authorization', `Bearer ${KEY_A}`]]), DENIED)).toMatchObject({
+      connectionId: 'con_a',
+    });
   });
 
   it("lets a real key reach its own connection's routes only", () => {

@@ -9,7 +9,9 @@ import type { HeaderList } from '@airlock/schema/tunnel';
 // Rules:
 // - A placeholder is fine on every brokered route (the gateway replaces or
 //   strips it there, and the upstream already gets a real credential from us);
-//   anywhere else — an allowlisted (passthrough) host, a denied host — it is a leak.
+//   anywhere else — an allowlisted (passthrough) host, a denied host — it is a
+//   leak, except in an auth header (Authorization, X-Api-Key, …) to a denied
+//   host: agent CLIs do that by themselves, and a denied host receives nothing.
 // - A real credential is fine only on the routes of a connection it belongs to;
 //   to another connection's route, a passthrough host or a denied host it is a leak.
 // - Looked at: the authority, the path, the query, each header's name and value,
@@ -161,6 +163,14 @@ function search(text: string, secrets: readonly Compiled[]): Hit | null {
   return null;
 }
 
+/** Where clients put their API key: a placeholder there, headed for a denied host, is not flagged. */
+const AUTH_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'api-key',
+]);
+
 const RECORDABLE_NAME = /^[a-z0-9-]{1,64}$/;
 /** A header name sharing this many characters with a secret is not written to the audit. */
 const NAME_FRAGMENT = 8;
@@ -206,8 +216,14 @@ export class LeakTripwire {
       const hit = search(binaryOf(text), secrets);
       if (hit !== null) return finding(hit, { where });
     }
+    // Agent CLIs send their configured key, the placeholder, in the usual auth header to their
+    // vendor's other hosts on their own (Codex: chatgpt.com). Such a host, when denied, gets
+    // nothing at all: that is a plain denial, not a leak to flag.
+    const credentialsOnly =
+      to.kind === 'denied' ? secrets.filter((s) => s.secret.connections !== null) : secrets;
     for (const [name, value] of head.headers) {
-      const inValue = search(binaryOf(value), secrets);
+      const inAuth = AUTH_HEADERS.has(name.toLowerCase());
+      const inValue = search(binaryOf(value), inAuth ? credentialsOnly : secrets);
       if (inValue !== null) return finding(inValue, { where: 'header', header: this.#recordable(name) });
       // Names travel lowercased (sandboxd's HTTP parser), so a value in a name is looked for so too.
       const lower = binaryOf(name).toLowerCase();
