@@ -9,17 +9,31 @@ const url = () => z.url({ protocol: /^https?$/ });
 const wsOrHttpUrl = () => z.url({ protocol: /^(wss?|https?)$/ });
 const positiveInt = () => z.number().int().positive();
 
+/**
+ * Keys by name, as a frozen table that inherits nothing: names arrive from outside (a token's
+ * `kid`, a ciphertext's key version), and `keys[name]` must find configured keys only — on a
+ * plain object `keys['constructor']` is the `Object` function (ADR 0100). Look keys up with
+ * `Object.hasOwn` all the same.
+ */
+const keyTable = <V extends z.ZodType<string>>(name: z.ZodType<string>, value: V) =>
+  z
+    .record(name, value)
+    .transform(
+      (keys): Readonly<Record<string, string>> =>
+        Object.freeze(Object.assign(Object.create(null) as Record<string, string>, keys)),
+    );
+
 /** A signing key set: secrets by `kid`, one of them active. Older kids still verify. */
 const tokenPurpose = (issuer: string, audience: string, ttlSeconds: number) =>
   z
     .strictObject({
-      keys: z.record(z.string().regex(/^[a-z0-9-]{1,32}$/, 'a kid of [a-z0-9-]'), secret(32)),
+      keys: keyTable(z.string().regex(/^[a-z0-9-]{1,32}$/, 'a kid of [a-z0-9-]'), secret(32)),
       active_kid: z.string().min(1),
       issuer: z.string().min(1).default(issuer),
       audience: z.string().min(1).default(audience),
       ttl_seconds: positiveInt().default(ttlSeconds),
     })
-    .refine((t) => t.active_kid in t.keys, {
+    .refine((t) => Object.hasOwn(t.keys, t.active_kid), {
       message: 'active_kid must name one of the keys',
       path: ['active_kid'],
     });
@@ -107,7 +121,7 @@ const integrations = z
     /** Version of master_keys used for new ciphertext. */
     active_master_key_version: positiveInt(),
     /** AES-256-GCM keys (base64, 32 bytes) by positive integer version. */
-    master_keys: z.record(
+    master_keys: keyTable(
       z.string().regex(/^[1-9][0-9]*$/, 'a positive integer version'),
       z
         .string()
@@ -115,7 +129,7 @@ const integrations = z
         .meta({ secret: true }),
     ),
   })
-  .refine((i) => String(i.active_master_key_version) in i.master_keys, {
+  .refine((i) => Object.hasOwn(i.master_keys, String(i.active_master_key_version)), {
     message: 'active_master_key_version must name one of master_keys',
     path: ['active_master_key_version'],
   });
@@ -168,6 +182,8 @@ const limits = z.strictObject({
   tunnel_grace_seconds: positiveInt().default(60),
   max_request_body_bytes: positiveInt().default(1024 * 1024),
   session_starts_per_minute: positiveInt().default(30),
+  /** Commit/tag signatures one session's sandbox may ask for per sliding minute (ADR 0120). */
+  signatures_per_minute: positiveInt().max(10_000).default(60),
   /** Login codes that may be requested from one IP address per hour (per email: auth.otp.sends_per_hour). */
   otp_sends_per_ip_per_hour: positiveInt().default(30),
   /** Login-code checks per email, and per IP address, per hour (on top of auth.otp.allowed_attempts per code). */
@@ -194,7 +210,11 @@ const runners = z
 
 export const ConfigSchema = z
   .strictObject({
-    env: z.enum(['development', 'production']).default('development'),
+    /**
+     * Where this deployment runs. `local` (what `./dev` sets) is the only one that lets a
+     * connection send credentials to a plain http:// destination (loopback stand-ins, ADR 0120).
+     */
+    env: z.enum(['local', 'development', 'production']).default('development'),
     services: services.prefault({}),
     database,
     kv,
@@ -213,5 +233,10 @@ export const ConfigSchema = z
   });
 
 export type Config = z.output<typeof ConfigSchema>;
+
+/** Whether credentials may go to a plain http:// destination: only on a `local` deployment (ADR 0120). */
+export function allowsPlainHttp(config: Pick<Config, 'env'>): boolean {
+  return config.env === 'local';
+}
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type TokenPurpose = keyof Config['tokens'];

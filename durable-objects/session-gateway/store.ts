@@ -23,6 +23,9 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS tunnel_tokens (hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL)`,
   // Single-use token ids (bootstrap, pty) that were redeemed; kept until they expire anyway.
   `CREATE TABLE IF NOT EXISTS redeemed_jti (jti TEXT PRIMARY KEY, purpose TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+  // The bootstrap tokens the lifecycle minted for the current sandbox assignment: the only ones
+  // that may open the tunnel, until a connection is confirmed (ADR 0100). Expiry in ms.
+  `CREATE TABLE IF NOT EXISTS bootstrap_grants (jti TEXT PRIMARY KEY, assignment TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
   // Resumable streams (pty, exec): byte counters and credits survive hibernation.
   `CREATE TABLE IF NOT EXISTS streams (
     id INTEGER PRIMARY KEY,
@@ -83,8 +86,10 @@ export type MetaKey =
   | 'flush_failures'
   | 'flush_retry_at'
   | 'stop_retry_at'
-  | 'bootstrap_jti'
-  | 'bootstrap_expires_at';
+  /** JSON array of this session's signing attempts in the last minute (ms), oldest first. */
+  | 'sign_times'
+  /** Ids of routes whose credential was resolved (the leak tripwire re-learns them after a wake). */
+  | 'resolved_routes';
 
 export interface SessionInfo {
   readonly sessionId: string;
@@ -126,18 +131,20 @@ export class GatewayStore {
     const orgId = this.get('org_id');
     const attribution = this.get('attribution');
     if (sessionId === null || orgId === null || attribution === null) return null;
-    const settings = this.get('settings');
     return {
       sessionId,
       orgId,
       attribution: JSON.parse(attribution) as Attribution,
-      settings: settings === null ? DEFAULT_SESSION_SETTINGS : (JSON.parse(settings) as SessionSettings),
+      settings: this.settings(),
     };
   }
 
+  /** Stored settings; keys added since they were stored take their defaults. */
   settings(): SessionSettings {
     const settings = this.get('settings');
-    return settings === null ? DEFAULT_SESSION_SETTINGS : (JSON.parse(settings) as SessionSettings);
+    return settings === null
+      ? DEFAULT_SESSION_SETTINGS
+      : { ...DEFAULT_SESSION_SETTINGS, ...(JSON.parse(settings) as Partial<SessionSettings>) };
   }
 
   tunnelState(): TunnelStateName {
@@ -187,6 +194,34 @@ export class GatewayStore {
 
   expireRedeemed(now: number): void {
     this.sql.exec('DELETE FROM redeemed_jti WHERE expires_at < ?', now);
+    this.sql.exec('DELETE FROM bootstrap_grants WHERE expires_at < ?', now);
+  }
+
+  /** The lifecycle minted `jti` for `assignment`; a new assignment voids the previous one's grants. */
+  grantBootstrap(jti: string, assignment: string, expiresAt: number): void {
+    this.sql.exec('DELETE FROM bootstrap_grants WHERE assignment != ?', assignment);
+    this.sql.exec(
+      'INSERT OR REPLACE INTO bootstrap_grants (jti, assignment, expires_at) VALUES (?, ?, ?)',
+      jti,
+      assignment,
+      expiresAt,
+    );
+  }
+
+  /** May this bootstrap `jti` open the tunnel: granted, unexpired and not spent. */
+  bootstrapAdmits(jti: string, now: number): boolean {
+    if (jti === '' || this.isRedeemed(jti)) return false;
+    return (
+      this.sql.exec('SELECT 1 FROM bootstrap_grants WHERE jti = ? AND expires_at >= ?', jti, now).toArray()
+        .length > 0
+    );
+  }
+
+  /** A connection is confirmed: no bootstrap token of this assignment opens the tunnel again. */
+  spendBootstrapGrants(): void {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO redeemed_jti (jti, purpose, expires_at) SELECT jti, 'bootstrap', expires_at FROM bootstrap_grants",
+    );
   }
 
   hasTunnelToken(hash: string): boolean {

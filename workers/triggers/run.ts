@@ -1,4 +1,4 @@
-import type { Config } from '@airlock/config';
+import { allowsPlainHttp, type Config } from '@airlock/config';
 import type { ChatConfig, ScheduleConfig, WebhookConfig } from '@airlock/schema/api';
 import { profileVersions, sessions, sessionTurns, triggers } from '@airlock/schema/db';
 import { and, desc, eq } from 'drizzle-orm';
@@ -200,6 +200,7 @@ export async function act(deps: RunDeps, deliveryId: string, decision: Decision,
     attributionNote: decision.note,
     conversational: decision.conversationId !== null,
     sourceKey: decision.sourceKey,
+    allowPlainHttp: allowsPlainHttp(deps.config),
     at,
   });
   if (!started.ok) {

@@ -27,6 +27,8 @@ export interface TriggeredStart {
   readonly conversational: boolean;
   /** The chat message behind turn 1 (so the same message never becomes a second turn). */
   readonly sourceKey: string | null;
+  /** Whether the plan's routes may forward over http:// (a `local` deployment, ADR 0120). */
+  readonly allowPlainHttp: boolean;
   readonly at: Date;
 }
 
@@ -49,7 +51,7 @@ export async function startTriggeredSession(
   }
   let target: Awaited<ReturnType<typeof resolveStartTarget>>;
   try {
-    target = await resolveStartTarget(db, input.orgId, input.profileId, undefined);
+    target = await resolveStartTarget(db, input.orgId, input.profileId, undefined, input.allowPlainHttp);
   } catch (error) {
     if (error instanceof ProblemError) return { ok: false, reason: error.message };
     throw error;

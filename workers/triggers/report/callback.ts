@@ -1,3 +1,4 @@
+import type { Config } from '@airlock/config';
 import { newId } from '@airlock/schema/ids';
 import { signStandard } from '../ingress/verify.ts';
 import type { ApiResult } from './provider-api.ts';
@@ -11,8 +12,8 @@ import type { ApiResult } from './provider-api.ts';
 
 const TIMEOUT_MS = 10_000;
 
-/** Why a callback URL may not be used, or null. Development allows http and loopback (stand-ins). */
-export function callbackUrlProblem(raw: string, env: 'development' | 'production'): string | null {
+/** Why a callback URL may not be used, or null. Local and development deployments allow http and loopback (stand-ins). */
+export function callbackUrlProblem(raw: string, env: Config['env']): string | null {
   let url: URL;
   try {
     url = new URL(raw);
@@ -20,7 +21,8 @@ export function callbackUrlProblem(raw: string, env: 'development' | 'production
     return 'not a URL';
   }
   if (url.username !== '' || url.password !== '') return 'credentials in the URL are not allowed';
-  if (env === 'development')
+  // Loopback stand-ins in local and development deployments; production only to public https names.
+  if (env !== 'production')
     return url.protocol === 'https:' || url.protocol === 'http:' ? null : 'http(s) only';
   if (url.protocol !== 'https:') return 'https only';
   const host = url.hostname.toLowerCase();
