@@ -42,14 +42,14 @@ export interface RunnerProcess {
 
 export function startRunner(
   runner: RegisteredRunner,
-  options: { stateDir?: string; hold?: 'create'; token?: string } = {},
+  options: { stateDir?: string; hold?: 'create'; token?: string; url?: string } = {},
 ): RunnerProcess {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'airlock-runner-'));
   const child = spawn(process.execPath, [join(ROOT, 'runner/main.ts')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
-      AIRLOCK_RUNNER_URL: e2e().workerUrl,
+      AIRLOCK_RUNNER_URL: options.url ?? e2e().workerUrl,
       AIRLOCK_RUNNER_TOKEN: options.token ?? runner.token,
       AIRLOCK_RUNNER_STATE_DIR: stateDir,
       AIRLOCK_RUNNER_CAPACITY: '4',
