@@ -27,6 +27,8 @@ let token: string;
 let orgId: string;
 let planted: Snapshot;
 let codexLink: Snapshot;
+/** What the `sandbox` user could write on the build sandbox's root filesystem (its disk aside). */
+let writableOnRoot = '';
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${e2e().workerUrl}/api${path}`, {
@@ -75,7 +77,7 @@ async function duringAgentInstall(snapshotId: string, user: 'sandbox' | 'root', 
       const ran = await dockerExec(container.Id, ['sh', '-c', guarded], { user });
       if (ran.exitCode === 91) throw new Error(`the agent install ended while planting: ${ran.stderr}`);
       if (ran.exitCode !== 0 && ran.exitCode !== 90) throw new Error(`planting failed: ${ran.stderr}`);
-      return ran.exitCode === 0 ? true : undefined;
+      return ran.exitCode === 0 ? ran.stdout : undefined;
     },
     5 * 60_000,
     100,
@@ -135,7 +137,16 @@ beforeAll(async () => {
         'mkdir -p /etc/airlock-canary/_cacache && echo keep > /etc/airlock-canary/_cacache/keep',
       ),
     ),
-    duringAgentInstall(second, 'sandbox', 'rm -rf "$HOME/.codex" && ln -s /etc "$HOME/.codex"'),
+    duringAgentInstall(
+      second,
+      'sandbox',
+      // Mount points show up in `find -xdev` with their own filesystem's permissions: not the root's.
+      'rm -rf "$HOME/.codex" && ln -s /etc "$HOME/.codex" && ' +
+        "awk '{print $5}' /proc/self/mountinfo > /tmp/mounts && " +
+        '(find / -xdev -writable ! -type l 2>/dev/null | grep -vxF -f /tmp/mounts; true)',
+    ).then((found) => {
+      writableOnRoot = found;
+    }),
   ]);
   [planted, codexLink] = await Promise.all([finished(first), finished(second)]);
 }, 45 * 60_000);
@@ -150,6 +161,10 @@ afterAll(async () => {
 });
 
 describe('root build steps and symlinks planted by the sandbox user', () => {
+  it('gives the user nothing writable on the build’s root filesystem: all it writes is on its disk', () => {
+    expect(writableOnRoot).toBe('');
+  });
+
   it('links only the agent’s own command into /usr/local/bin, never over what is there', () => {
     expect(planted.failureReason).toBeNull();
     const image = planted.imageRef ?? '';

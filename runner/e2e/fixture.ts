@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,7 +11,7 @@ import { createOrg, type RegisteredRunner, registerRunner, runnerStatus } from '
 import { waitUntil } from '../../local-dev/wait.ts';
 import { ensureBaseImage } from '../images/build.ts';
 import { LABEL } from '../src/docker/labels.ts';
-import { removeRunnerResources } from './cleanup.ts';
+import { removeRunnerResources, removeRunnerState } from './cleanup.ts';
 
 // What the runner's end-to-end tests share: a registered runner (row + token
 // made directly in Postgres), the runner as a real child process, the Docker
@@ -130,7 +130,7 @@ export async function containersOf(runnerId: string) {
 /** Remove every container and image the runner made. */
 export async function cleanUp(runnerId: string, stateDirs: readonly string[] = []): Promise<void> {
   await removeRunnerResources(docker, runnerId);
-  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of stateDirs) await removeRunnerState(dir);
 }
 
 /** `docker exec` outside the runner, to look inside a sandbox. */

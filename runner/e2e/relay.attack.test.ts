@@ -136,7 +136,7 @@ beforeAll(async () => {
         orgId: runner.orgId,
         sandboxId: sessionId,
         image,
-        resources: { cpus: 0.5, memoryMb: 256, pids: 128 },
+        resources: { cpus: 0.5, memoryMb: 256, pids: 128, diskMb: 256 },
         tunnelSessionId: sessionId,
         command: ['sleep', 'infinity'],
       },
