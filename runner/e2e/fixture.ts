@@ -12,13 +12,32 @@ import { waitUntil } from '../../local-dev/wait.ts';
 import { ensureBaseImage } from '../images/build.ts';
 import { LABEL } from '../src/docker/labels.ts';
 import { removeRunnerResources, removeRunnerState } from './cleanup.ts';
+import { type RunnerE2EInfo, type RunnerHarness, startRunnerHarness } from './harness.ts';
 
 // What the runner's end-to-end tests share: a registered runner (row + token
 // made directly in Postgres), the runner as a real child process, the Docker
 // provider called through the harness Worker, and clean-up by label.
 
 export const docker = new Docker();
-export const e2e = () => inject('runnerE2E');
+/** Set by useRunnerHarness() where no global setup provides the harness Worker. */
+let ownHarness: RunnerE2EInfo | undefined;
+export const e2e = (): RunnerE2EInfo => ownHarness ?? inject('runnerE2E');
+
+/**
+ * For a test file outside the runner project (the adversarial suite): start the harness Worker
+ * before the file's other hooks, stop it after them. Call it before useRunner().
+ */
+export function useRunnerHarness(): void {
+  let harness: RunnerHarness | undefined;
+  beforeAll(async () => {
+    harness = await startRunnerHarness(inject('airlock'));
+    ownHarness = harness.info;
+  }, 120_000);
+  afterAll(async () => {
+    ownHarness = undefined;
+    await harness?.stop();
+  });
+}
 
 /** The base image's id: immutable, so a rebuild from another checkout sharing the engine cannot swap it. */
 export async function baseImage(): Promise<string> {
@@ -178,7 +197,8 @@ export function useRunner(): RunnerUnderTest {
     await waitUntil('the runner to be listed online', async () =>
       (await runnerStatus(e2e().databaseUrl, runner.runnerId)) === 'online' ? true : undefined,
     );
-  });
+    // The first suite to need the base image may build it (about a minute from a cold cache).
+  }, 600_000);
   afterAll(async () => {
     if (state === undefined) return;
     await state.proc.kill();

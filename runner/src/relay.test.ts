@@ -8,7 +8,7 @@ import { checkUpgrade, RelayManager, SOCKET_NAME } from './relay.ts';
 
 // The unix-socket relay with real sockets: a sandbox-side client on the
 // socket, an origin-side TCP server standing in for the Worker. The attacks
-// from root in a real sandbox are in runner/e2e/relay.attack.test.ts.
+// from root in a real sandbox are in local-dev/e2e/adversarial/relay.attack.test.ts.
 
 const SESSION = 'ses_01JD0000000000000000000000';
 const ORIGIN = new URL('https://airlock.example.com');

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newId } from '@airlock/schema/ids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RegisteredRunner } from '../../local-dev/runners.ts';
 import {
   baseImage,
   cleanUp,
@@ -13,8 +12,10 @@ import {
   type Ref,
   type RunnerProcess,
   startRunner,
+  useRunnerHarness,
   waitUntil,
-} from './fixture.ts';
+} from '../../../runner/e2e/fixture.ts';
+import type { RegisteredRunner } from '../../runners.ts';
 import { type RecordingOrigin, type SeenRequest, startRecordingOrigin } from './recording-origin.ts';
 
 // Attacks on the runner's socket relay from root inside a real `--network
@@ -78,6 +79,8 @@ let proc: RunnerProcess;
 let origin: RecordingOrigin;
 let containerId: string;
 const sessionId = newId('session');
+
+useRunnerHarness();
 
 function upgradeHead(path: string, token: string, extra: readonly string[] = []): string {
   return [

@@ -2,9 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { configFromWorkerEnv } from '@airlock/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiUser } from '../../local-dev/runners.ts';
-import { containerName } from '../src/docker/labels.ts';
-import { docker, dockerExec, e2e, useRunner, waitUntil } from './fixture.ts';
+import {
+  docker,
+  dockerExec,
+  e2e,
+  useRunner,
+  useRunnerHarness,
+  waitUntil,
+} from '../../../runner/e2e/fixture.ts';
+import { containerName } from '../../../runner/src/docker/labels.ts';
+import { createApiUser } from '../../runners.ts';
 
 // Snapshot build steps that run as root must never follow a path the sandbox
 // user can change. The build's own sandbox-user code (the agent's npm install
@@ -22,6 +29,7 @@ interface Snapshot {
   failureReason: string | null;
 }
 
+useRunnerHarness();
 const runner = useRunner();
 let token: string;
 let orgId: string;
