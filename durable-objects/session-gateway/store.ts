@@ -100,6 +100,8 @@ export interface StoredPlan {
 
 export class GatewayStore {
   readonly sql: SqlStorage;
+  /** Read on every stream and audit event: parsed once per plan (each `set` clears it). */
+  #settings: SessionSettings | null = null;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
@@ -117,6 +119,7 @@ export class GatewayStore {
   }
 
   set(key: MetaKey, value: string | number | null): void {
+    if (key === 'settings') this.#settings = null;
     if (value === null) this.sql.exec('DELETE FROM meta WHERE key = ?', key);
     else this.sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, String(value));
   }
@@ -126,18 +129,21 @@ export class GatewayStore {
     const orgId = this.get('org_id');
     const attribution = this.get('attribution');
     if (sessionId === null || orgId === null || attribution === null) return null;
-    const settings = this.get('settings');
     return {
       sessionId,
       orgId,
       attribution: JSON.parse(attribution) as Attribution,
-      settings: settings === null ? DEFAULT_SESSION_SETTINGS : (JSON.parse(settings) as SessionSettings),
+      settings: this.settings(),
     };
   }
 
+  /** Settings handed in with the plan; ones stored before a setting existed get its default. */
   settings(): SessionSettings {
+    if (this.#settings !== null) return this.#settings;
     const settings = this.get('settings');
-    return settings === null ? DEFAULT_SESSION_SETTINGS : (JSON.parse(settings) as SessionSettings);
+    if (settings === null) return DEFAULT_SESSION_SETTINGS;
+    this.#settings = { ...DEFAULT_SESSION_SETTINGS, ...(JSON.parse(settings) as Partial<SessionSettings>) };
+    return this.#settings;
   }
 
   tunnelState(): TunnelStateName {

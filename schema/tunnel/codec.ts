@@ -47,6 +47,7 @@ export const CloseCode = {
   CONNECTION_LOST: 105,
   SPAWN_FAILED: 106,
   INTERNAL: 107,
+  LIMIT: 108,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
