@@ -1,14 +1,16 @@
+import { ByteQueue } from './byte-queue.ts';
 import type { TunnelStream } from './stream.ts';
 
 // A sandbox's request body as a ReadableStream for fetch(): DATA frames are
 // queued as they arrive and credit goes back to the sandbox only when fetch
 // pulls a chunk, so an upstream that reads slowly slows the sandbox down
 // instead of filling the gateway's memory (at most the credit granted — one
-// window, or the receive buffer granted ahead, PROTOCOL.md §5 — is queued).
+// window, or the receive buffer granted ahead, PROTOCOL.md §5 — is queued,
+// and tiny DATA frames are packed together so the queue costs what it holds).
 
 export class RequestBody {
   readonly #stream: TunnelStream;
-  readonly #queue: Uint8Array[] = [];
+  readonly #queue = new ByteQueue();
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
@@ -19,7 +21,7 @@ export class RequestBody {
   }
 
   push(data: Uint8Array, fin: boolean): void {
-    if (data.length > 0) this.#queue.push(data);
+    this.#queue.push(data);
     if (fin) this.#ended = true;
     this.#notify();
   }
@@ -49,8 +51,8 @@ export class RequestBody {
               this.#wake = resolve;
             });
           if (this.#error !== null) return controller.error(this.#error);
-          const chunk = this.#queue.shift();
-          if (chunk === undefined) return controller.close();
+          const chunk = this.#queue.shiftChunk();
+          if (chunk === null) return controller.close();
           this.bytes += chunk.length;
           controller.enqueue(chunk);
           this.#stream.consumed(chunk.length);
@@ -62,7 +64,8 @@ export class RequestBody {
 
   /** A body that fetch will never read (denied, failed): consume it to keep credit flowing. */
   discard(): void {
-    for (const chunk of this.#queue.splice(0)) this.#stream.consumed(chunk.length);
+    this.#stream.consumed(this.#queue.length);
+    this.#queue.clear();
     this.push = (data) => this.#stream.consumed(data.length);
   }
 }
