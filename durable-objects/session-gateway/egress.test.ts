@@ -1,8 +1,11 @@
+import { DEFAULT_SESSION_SETTINGS } from '@airlock/schema/gateway';
 import { CloseCode, DEFAULT_WINDOW } from '@airlock/schema/tunnel';
 import { describe, expect, inject, it } from 'vitest';
 import { RECEIVE_BUFFER } from './stream.ts';
 import { auditRows, createConnection, route, startSession } from './test-support/fixtures.ts';
-import { GRANT_AHEAD_BUDGET } from './tunnel.ts';
+
+/** Granting ahead gets half of the tunnel's buffer budget (ADR 0060, 0115). */
+const GRANT_AHEAD_BUDGET = DEFAULT_SESSION_SETTINGS.tunnelBufferBytes / 2;
 
 // Egress through the gateway, driven by a scripted sandbox over the real edge
 // route and tunnel, against loopback upstreams (HTTP, and HTTPS with a
