@@ -230,10 +230,10 @@ describe('deny by default', () => {
     expect(wrongMethod.status).toBe(403);
     await stub.flushAudit();
     const rows = await auditRows(world.sessionId);
-    expect(rows.map((r) => [r.decision, r.host, r.path, r.status])).toEqual([
-      ['denied', 'evil.example.org', '/exfil', 403],
-      ['denied', 'api.example.com', '/admin', 403],
-      ['denied', 'api.example.com', '/v1/x', 403],
+    // Denials are one row per host and window, with the count (ADR 0115; bounds.test.ts).
+    expect(rows.map((r) => [r.decision, r.host, r.path, r.status, r.count])).toEqual([
+      ['denied', 'evil.example.org', '/exfil', 403, 1],
+      ['denied', 'api.example.com', '/admin', 403, 2],
     ]);
     expect(rows[0]?.actorUserId).toBe(world.userId);
   });

@@ -5,6 +5,7 @@ import {
   type TunnelStateName,
 } from '@airlock/schema/gateway';
 import type { RuntimePlan } from '@airlock/schema/plan';
+import { WINDOWS_SCHEMA } from './audit-windows.ts';
 
 // The gateway's SQLite storage: the source of truth that memory is rebuilt
 // from after eviction or hibernation. Writes are synchronous (no await between
@@ -58,6 +59,8 @@ const SCHEMA = [
     at INTEGER NOT NULL,
     event TEXT NOT NULL
   )`,
+  // Open windows of denied requests (audit-windows.ts).
+  WINDOWS_SCHEMA,
   `CREATE TABLE IF NOT EXISTS exec_results (
     stream_id INTEGER PRIMARY KEY,
     stdout TEXT NOT NULL DEFAULT '',

@@ -1,12 +1,14 @@
 import { auditEvents, sessionEvents, sessions } from '@airlock/schema/db';
 import type { GatewayAuditEvent, SessionStopReason } from '@airlock/schema/gateway';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
 
 // What SessionGateway objects write to Postgres through ControlPlaneInternal:
 // audit batches (ids fixed by the gateway, so a retried batch inserts nothing
-// twice) and stop requests (idle, tunnel lost) that move a live session to
-// `stopping` for the lifecycle to finish.
+// twice; an aggregated denial row shipped again as its window grows only ever
+// raises its count, so batches may arrive twice or out of order) and stop
+// requests (idle, tunnel lost) that move a live session to `stopping` for the
+// lifecycle to finish.
 
 /** Statuses a stop request moves to `stopping` (later ones are already on their way out). */
 const STOPPABLE = ['pending', 'provisioning', 'starting', 'running'] as const;
@@ -36,9 +38,19 @@ export async function insertAuditBatch(db: Database, events: readonly GatewayAud
         bytesOut: e.bytesOut,
         durationMs: Math.round(e.durationMs),
         detail: { ...e.detail },
+        count: e.count ?? 1,
+        lastAt: e.lastAt === undefined ? null : new Date(e.lastAt),
       })),
     )
-    .onConflictDoNothing({ target: auditEvents.id })
+    .onConflictDoUpdate({
+      target: auditEvents.id,
+      set: {
+        count: sql`greatest(${auditEvents.count}, excluded.count)`,
+        lastAt: sql`greatest(${auditEvents.lastAt}, excluded.last_at)`,
+      },
+      // Only the same session's egress row can grow (ids are the gateway's; nothing else matches).
+      setWhere: sql`${auditEvents.kind} = 'egress' and ${auditEvents.sessionId} = excluded.session_id`,
+    })
     .returning({ id: auditEvents.id });
   return rows.length;
 }
