@@ -202,6 +202,8 @@ function relay(input: BridgeInput, upstream: WebSocket): Promise<BridgeOutcome> 
         if (closing) return;
         if (frame.opcode === Opcode.ping) toSandbox(encodeWsFrame(Opcode.pong, frame.payload));
         else if (frame.opcode === Opcode.close) {
+          // A client that sent its close frame sends nothing more (RFC 6455 §5.5.1): no drain.
+          sandboxDone = true;
           const view = new DataView(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
           const code = frame.payload.length >= 2 ? view.getUint16(0) : 1000;
           closeBoth(code, new TextDecoder().decode(frame.payload.subarray(2)));

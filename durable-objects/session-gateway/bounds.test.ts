@@ -1,0 +1,105 @@
+import { CloseCode } from '@airlock/schema/tunnel';
+import { describe, expect, inject, it } from 'vitest';
+import { MAX_HOSTS } from './audit-windows.ts';
+import { auditRows, startSession } from './test-support/fixtures.ts';
+
+// What one sandbox can make its gateway hold or write (ADR 0115), with small
+// limits handed in through the plan's settings: open streams, and denied
+// requests in the audit trail. A scripted sandbox over the real edge route;
+// audit rows read back from Postgres. (The attacks at default limits, from a
+// real sandboxd under `wrangler dev`, are in local-dev/e2e/adversarial.)
+
+const { upstreamHttp } = inject('standIns');
+const host = new URL(upstreamHttp).host;
+const get = (path: string, authority = host) => ({
+  method: 'GET',
+  scheme: 'http' as const,
+  authority,
+  path,
+  headers: [] as [string, string][],
+});
+
+describe('open streams', () => {
+  it('past tunnelMaxStreams a request gets 429 naming the setting; gateway-opened streams do not count', async () => {
+    const { peer, stub } = await startSession(() => [], {
+      passthrough: [host],
+      settings: { tunnelMaxStreams: 2 },
+    });
+    // Two downloads the sandbox stops reading: they stay open.
+    const held: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const id = await peer.open('http', get(`/bytes/${4 << 20}`));
+      peer.stall(id, true);
+      held.push(id);
+    }
+    await peer.until('both to start', () => held.every((id) => peer.streams.get(id)?.head !== null));
+    const refused = await peer.request(get('/ok'));
+    expect(refused.status).toBe(429);
+    expect(refused.header('retry-after')).toBe('1');
+    expect(refused.text).toContain('limits.tunnel_max_streams');
+    // An upload past the limit is answered, then ended: its body is not wanted.
+    const upload = await peer.open('http', { ...get('/upload'), method: 'POST' }, undefined, {
+      upgrade: true,
+    });
+    await peer.until('the upload refused', () => peer.streams.get(upload)?.reset != null);
+    expect(peer.streams.get(upload)?.head?.status).toBe(429);
+    expect(peer.streams.get(upload)?.reset?.code).toBe(CloseCode.LIMIT);
+    const sign = await peer.open('sign', { namespace: 'git', format: 'ssh' });
+    await peer.until('the signature refused', () => peer.streams.get(sign)?.reset != null);
+    expect(peer.streams.get(sign)?.reset?.code).toBe(CloseCode.LIMIT);
+    // The gateway still runs commands in the sandbox (it opens those streams, not the sandbox).
+    const events = await new Response(await stub.exec({ command: ['echo', 'hi'] })).text();
+    expect(events).toContain('"type":"exit"');
+    // One download ends: a request fits again.
+    // (Frames are handled in order: the RESET frees the slot before the next OPEN is seen.)
+    peer.send({ type: 'reset', stream: held[0] as number, flags: 0, code: CloseCode.CANCEL, message: '' });
+    const again = await peer.request(get('/ok'));
+    expect([again.status, again.text]).toEqual([200, 'ok']);
+  });
+});
+
+describe('denied requests in the audit trail', () => {
+  it('are one row per host and window with the count, shipped again as it grows; allowed ones one each', async () => {
+    const { world, peer, stub } = await startSession(() => [], { passthrough: [host] });
+    for (let i = 0; i < 10; i++)
+      expect((await peer.request(get(`/a/${i}`, 'denied.example'))).status).toBe(403);
+    await stub.flushAudit();
+    for (let i = 0; i < 15; i++)
+      expect((await peer.request(get(`/b/${i}`, 'denied.example'))).status).toBe(403);
+    await peer.request(get('/ok'));
+    await peer.request(get('/ok'));
+    await stub.flushAudit();
+    const rows = await auditRows(world.sessionId);
+    const denied = rows.filter((r) => r.decision === 'denied');
+    expect(denied.map((r) => [r.host, r.path, r.status, r.count])).toEqual([
+      ['denied.example', '/a/0', 403, 25],
+    ]);
+    expect(denied[0]?.lastAt?.getTime()).toBeGreaterThan(denied[0]?.at.getTime() ?? Number.POSITIVE_INFINITY);
+    expect(rows.filter((r) => r.decision === 'passthrough').map((r) => r.count)).toEqual([1, 1]);
+  });
+
+  it('open a new row when the window has passed', async () => {
+    const { world, peer, stub } = await startSession(() => [], { settings: { deniedAuditWindowSeconds: 1 } });
+    await peer.request(get('/one', 'denied.example'));
+    await peer.request(get('/two', 'denied.example'));
+    await new Promise((r) => setTimeout(r, 1_100));
+    await peer.request(get('/three', 'denied.example'));
+    await stub.flushAudit();
+    const rows = await auditRows(world.sessionId);
+    expect(rows.map((r) => [r.path, r.count])).toEqual([
+      ['/one', 2],
+      ['/three', 1],
+    ]);
+  });
+
+  it(`fold hosts past the ${MAX_HOSTS}th of a window into one row`, async () => {
+    const { world, peer, stub } = await startSession(() => []);
+    const hosts = MAX_HOSTS + 20;
+    for (let i = 0; i < hosts; i++) await peer.request(get('/', `h${i}.spray.example`));
+    await stub.flushAudit();
+    const rows = await auditRows(world.sessionId);
+    expect(rows.length).toBe(MAX_HOSTS + 1);
+    expect(rows.reduce((n, r) => n + r.count, 0)).toBe(hosts);
+    expect(rows.find((r) => r.host === '*')).toMatchObject({ count: 20, detail: { otherHosts: true } });
+  }, 60_000);
+});
