@@ -17,6 +17,7 @@ import {
 import { type HostileUpstream, REFUSAL_FIRST, startHostileUpstream } from './hostile-upstream.ts';
 import { httpMeta, type RawStream, RawTunnel } from './raw-tunnel.ts';
 import { curl, curlParallel, rawUpgrade, webSocketThroughSandbox } from './sandbox-client.ts';
+import { maskedFrame } from './ws-client-frame.ts';
 
 // A sandbox (root inside it: real sandboxd, or its own tunnel client speaking
 // the real codec) tries to exhaust its gateway — and through it the Durable
@@ -174,15 +175,15 @@ describe('WebSocket upgrades through the gateway', () => {
     await neighbourWorks();
   });
 
-  it('parse a big frame that arrives in pieces in one pass: the echo is prompt, the neighbour never waits', async () => {
+  it('carry a 12 MiB message both ways, one frame arriving in pieces', async () => {
     const ws = await webSocketThroughSandbox(attacked.sandbox, 'hostile.example.com', '/ws-echo');
     const size = 12 * MiB;
     const echoed = new Promise<number>((resolve) =>
       ws.once('message', (data: Buffer) => resolve(data.length)),
     );
     const started = Date.now();
-    // One frame; sandboxd forwards it as it reads it, in TLS-record-sized DATA frames. A parser
-    // that re-joins its buffer for every piece copies ~10 GiB for this and blocks the isolate.
+    // One frame, which sandboxd forwards in pieces as it reads it; the echo is one message bigger
+    // than the 8 MiB the gateway used to queue for a sandbox at all.
     ws.send(Buffer.alloc(size, 0x64), { binary: true });
     const probe = (async () => {
       await new Promise((r) => setTimeout(r, 500));
@@ -228,6 +229,32 @@ describe('WebSocket upgrades through the gateway', () => {
 });
 
 describe('a sandbox speaking the tunnel protocol itself', () => {
+  it('cannot make the gateway re-copy a big WebSocket frame for every small DATA frame', async () => {
+    const { tunnel } = raw;
+    const stream = tunnel.openHttp(httpMeta('GET', 'hostile.example.com', '/ws-echo', upgradeHeaders()));
+    await tunnel.until('101', () => stream.head !== null || stream.reset !== null);
+    expect(stream.head?.status).toBe(101);
+    const size = 12 * MiB;
+    const frame = maskedFrame(2, new Uint8Array(size).fill(0x64));
+    const started = Date.now();
+    // 4 KiB DATA frames: a parser that re-joins its buffer for every piece copies ~18 GiB here
+    // (about two minutes of the isolate's one thread, every session on it waiting).
+    const probing = (async () => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      await neighbourWorks(15_000);
+    })().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await tunnel.write(stream, frame, 4096);
+    await tunnel.until('the echo', () => stream.received >= size + 10 || stream.reset !== null, 100_000);
+    const took = Date.now() - started;
+    expect(await probing).toBeNull();
+    expect(stream.reset).toBeNull();
+    expect(took).toBeLessThan(30_000);
+    tunnel.send({ type: 'reset', stream: stream.id, flags: 0, code: CloseCode.CANCEL, message: '' });
+  }, 150_000);
+
   it('cannot make the gateway hold WebSocket messages it never reads past the tunnel budget', async () => {
     const { tunnel } = raw;
     const floods = hostile.floods.length;
