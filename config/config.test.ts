@@ -253,3 +253,69 @@ describe('bad configuration', () => {
     ]);
   });
 });
+
+// Key tables come from files and env, and their keys are looked up by names that arrive in
+// tokens and ciphertexts (ADR 0100): only configured keys count, never an inherited property.
+describe('key tables', () => {
+  it('refuses an active kid that names no configured key, even one every object inherits', () => {
+    const settings = minimal();
+    const tokens = settings.tokens as Record<string, Record<string, unknown>>;
+    for (const kid of ['constructor', 'toString', 'hasOwnProperty'])
+      expect(
+        problemsOf(() =>
+          resolveConfig([objectLayer(settings, 'default'), envLayer({ AIRLOCK_TOKENS_PTY_ACTIVE_KID: kid })]),
+        ),
+      ).toEqual([
+        `tokens.pty.active_kid: expected active_kid must name one of the keys, got "${kid}" (from env AIRLOCK_TOKENS_PTY_ACTIVE_KID)`,
+      ]);
+    expect(tokens.pty?.active_kid).toBe('k1');
+  });
+
+  it('refuses an active master key version that names no configured key', () => {
+    expect(
+      problemsOf(() =>
+        resolveConfig([
+          objectLayer(minimal(), 'default'),
+          envLayer({ AIRLOCK_INTEGRATIONS_ACTIVE_MASTER_KEY_VERSION: '2' }),
+        ]),
+      ),
+    ).toEqual([
+      'integrations.active_master_key_version: expected active_master_key_version must name one of master_keys, got number 2 (from env AIRLOCK_INTEGRATIONS_ACTIVE_MASTER_KEY_VERSION)',
+    ]);
+  });
+
+  it('builds key tables that inherit nothing, so a lookup by any name finds configured keys only', () => {
+    const config = resolveConfig([objectLayer(minimal(), 'default')]);
+    for (const table of [
+      config.tokens.bootstrap.keys,
+      config.tokens.pty.keys,
+      config.integrations.master_keys,
+    ]) {
+      expect(Object.getPrototypeOf(table)).toBeNull();
+      expect((table as Record<string, unknown>).constructor).toBeUndefined();
+      expect(Object.isFrozen(table)).toBe(true);
+    }
+    // A kid that shares a name with an inherited property is an ordinary key.
+    const named = resolveConfig([
+      objectLayer(minimal(), 'default'),
+      envLayer({ AIRLOCK_TOKENS_PTY_KEYS_CONSTRUCTOR: KEY, AIRLOCK_TOKENS_PTY_ACTIVE_KID: 'constructor' }),
+    ]);
+    expect(named.tokens.pty.keys.constructor).toBe(KEY);
+  });
+
+  it('merges a file naming __proto__ or constructor without touching any prototype', () => {
+    const problems = problemsOf(() =>
+      resolveConfig([
+        objectLayer(minimal(), 'default'),
+        tomlLayer(
+          '[limits.__proto__]\npolluted = "yes"\n[auth.constructor.prototype]\npolluted = "yes"\n',
+          'evil.toml',
+        ),
+      ]),
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+    expect(problems.join('\n')).toMatch(/limits\.__proto__: expected no such key/);
+    expect(problems.join('\n')).toMatch(/auth\.constructor: expected no such key/);
+  });
+});

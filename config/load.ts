@@ -136,21 +136,36 @@ export function envLayer(env: Readonly<Record<string, unknown>>): ConfigLayer {
   return { entries, problems };
 }
 
+/** A table to merge into: it inherits nothing, so a key named `__proto__` is just a key. */
+function table(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
+}
+
+// Paths come from files and env names: keys are own properties of null-prototype tables, so
+// `__proto__` or `constructor` in a path can neither reach nor replace a prototype.
 function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    if (!isPlainObject(next)) node[key] = {};
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (!isPlainObject(next))
+      Object.defineProperty(node, key, {
+        value: table(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     node = node[key] as Record<string, unknown>;
   }
   const last = path[path.length - 1];
-  if (last !== undefined) node[last] = value;
+  if (last !== undefined)
+    Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function getIn(target: unknown, path: readonly (string | number)[]): unknown {
   let node = target;
   for (const key of path) {
     if (!isPlainObject(node) && !Array.isArray(node)) return undefined;
+    if (!Object.hasOwn(node, String(key))) return undefined;
     node = (node as Record<string, unknown>)[String(key)];
   }
   return node;
@@ -249,7 +264,7 @@ function shapeAt(path: readonly PropertyKey[]): Record<string, unknown> {
 
 /** Merge layers in order (later wins), validate, and return the config or throw every problem. */
 export function resolveConfig(layers: readonly ConfigLayer[]): Config {
-  const merged: Record<string, unknown> = {};
+  const merged = table();
   const provenance = new Map<string, string>();
   const problems: string[] = [];
   for (const layer of layers) {

@@ -9,17 +9,31 @@ const url = () => z.url({ protocol: /^https?$/ });
 const wsOrHttpUrl = () => z.url({ protocol: /^(wss?|https?)$/ });
 const positiveInt = () => z.number().int().positive();
 
+/**
+ * Keys by name, as a frozen table that inherits nothing: names arrive from outside (a token's
+ * `kid`, a ciphertext's key version), and `keys[name]` must find configured keys only — on a
+ * plain object `keys['constructor']` is the `Object` function (ADR 0100). Look keys up with
+ * `Object.hasOwn` all the same.
+ */
+const keyTable = <V extends z.ZodType<string>>(name: z.ZodType<string>, value: V) =>
+  z
+    .record(name, value)
+    .transform(
+      (keys): Readonly<Record<string, string>> =>
+        Object.freeze(Object.assign(Object.create(null) as Record<string, string>, keys)),
+    );
+
 /** A signing key set: secrets by `kid`, one of them active. Older kids still verify. */
 const tokenPurpose = (issuer: string, audience: string, ttlSeconds: number) =>
   z
     .strictObject({
-      keys: z.record(z.string().regex(/^[a-z0-9-]{1,32}$/, 'a kid of [a-z0-9-]'), secret(32)),
+      keys: keyTable(z.string().regex(/^[a-z0-9-]{1,32}$/, 'a kid of [a-z0-9-]'), secret(32)),
       active_kid: z.string().min(1),
       issuer: z.string().min(1).default(issuer),
       audience: z.string().min(1).default(audience),
       ttl_seconds: positiveInt().default(ttlSeconds),
     })
-    .refine((t) => t.active_kid in t.keys, {
+    .refine((t) => Object.hasOwn(t.keys, t.active_kid), {
       message: 'active_kid must name one of the keys',
       path: ['active_kid'],
     });
@@ -107,7 +121,7 @@ const integrations = z
     /** Version of master_keys used for new ciphertext. */
     active_master_key_version: positiveInt(),
     /** AES-256-GCM keys (base64, 32 bytes) by positive integer version. */
-    master_keys: z.record(
+    master_keys: keyTable(
       z.string().regex(/^[1-9][0-9]*$/, 'a positive integer version'),
       z
         .string()
@@ -115,7 +129,7 @@ const integrations = z
         .meta({ secret: true }),
     ),
   })
-  .refine((i) => String(i.active_master_key_version) in i.master_keys, {
+  .refine((i) => Object.hasOwn(i.master_keys, String(i.active_master_key_version)), {
     message: 'active_master_key_version must name one of master_keys',
     path: ['active_master_key_version'],
   });

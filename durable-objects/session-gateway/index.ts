@@ -2,6 +2,8 @@ import { DurableObject } from 'cloudflare:workers';
 import {
   ApplyPlanInput,
   type ApplyPlanResult,
+  BootstrapGrant,
+  type BootstrapGrantResult,
   type BrokerRpc,
   type ControlPlaneInternalRpc,
   type ExecInput,
@@ -96,22 +98,28 @@ export class SessionGateway extends DurableObject<Cloudflare.Env> {
     return json(404, { code: 'not_found', detail: 'unknown ingress' });
   }
 
-  /** Every rejection happens before any state changes (a bad token leaves no trace). */
+  /**
+   * Every rejection happens before any state changes (a bad token leaves no trace), and every bad
+   * token is 401 (ADR 0100). A bootstrap token opens the tunnel only if the lifecycle handed its
+   * `jti` to this gateway (`expectBootstrap`) and no connection has been confirmed since.
+   */
   async #tunnelUpgrade(headers: Headers): Promise<Response> {
     const sessionId = headers.get(IngressHeader.session) ?? '';
     const known = this.store.get('session_id');
     if (known !== null && known !== sessionId)
-      return json(403, { code: 'forbidden', detail: 'token for another session' });
+      return json(401, { code: 'unauthorized', detail: 'token for another session' });
     let auth: TunnelAuth;
-    const org = headers.get(IngressHeader.org);
     if (headers.get(IngressHeader.tunnelAuth) === 'bootstrap') {
       const jti = headers.get(IngressHeader.jti) ?? '';
       const expires = Number(headers.get(IngressHeader.expires) ?? '0');
-      if (jti === '' || this.store.isRedeemed(jti))
-        return json(401, { code: 'unauthorized', detail: 'this bootstrap token was already used' });
-      const knownOrg = this.store.get('org_id');
-      if (org === null || (knownOrg !== null && knownOrg !== org))
-        return json(403, { code: 'forbidden', detail: 'token for another org' });
+      if (!this.store.bootstrapAdmits(jti, this.now()))
+        return json(401, {
+          code: 'unauthorized',
+          detail: 'this bootstrap token was not issued for this sandbox, or was already used',
+        });
+      // A grant set the owner and org; a token naming another org is not this grant's.
+      if (known === null || headers.get(IngressHeader.org) !== this.store.get('org_id'))
+        return json(401, { code: 'unauthorized', detail: 'token for another org' });
       auth = { type: 'bootstrap', jti, expiresAt: expires * 1000 };
     } else {
       const token = headers.get(IngressHeader.resumeToken) ?? '';
@@ -120,8 +128,6 @@ export class SessionGateway extends DurableObject<Cloudflare.Env> {
         return json(401, { code: 'unauthorized', detail: 'resume token not valid (spent or unknown)' });
       auth = { type: 'resume', hash };
     }
-    if (known === null) this.store.set('session_id', sessionId);
-    if (org !== null && this.store.get('org_id') === null) this.store.set('org_id', org);
     return this.tunnel.accept(sessionId, auth);
   }
 
@@ -132,7 +138,7 @@ export class SessionGateway extends DurableObject<Cloudflare.Env> {
       return json(404, { code: 'not_found', detail: 'no such session on this gateway' });
     const org = headers.get(IngressHeader.org);
     if (org !== this.store.get('org_id'))
-      return json(403, { code: 'forbidden', detail: 'token for another org' });
+      return json(401, { code: 'unauthorized', detail: 'token for another org' });
     if (this.store.get('ended_at') !== null)
       return json(410, { code: 'gone', detail: 'the session has ended' });
     const jti = headers.get(IngressHeader.jti);
@@ -192,6 +198,21 @@ export class SessionGateway extends DurableObject<Cloudflare.Env> {
     const result = this.sessions.applyPlan(parsed.data);
     await this.lifecycle.schedule();
     return result;
+  }
+
+  /**
+   * The bootstrap token the lifecycle is about to hand the sandbox (ADR 0100): the only `jti` the
+   * tunnel admits. Claims an unowned gateway for the grant's owner and org, as `applyPlan` does.
+   */
+  async expectBootstrap(input: BootstrapGrant): Promise<BootstrapGrantResult> {
+    const parsed = BootstrapGrant.safeParse(input);
+    if (!parsed.success)
+      return {
+        ok: false,
+        code: 'INVALID_INPUT',
+        message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      };
+    return this.sessions.grantBootstrap(parsed.data);
   }
 
   async tunnelState(): Promise<TunnelState> {

@@ -1,4 +1,11 @@
-import type { ApplyPlanInput, ApplyPlanResult, GatewayError, TunnelState } from '@airlock/schema/gateway';
+import type {
+  ApplyPlanInput,
+  ApplyPlanResult,
+  BootstrapGrant,
+  BootstrapGrantResult,
+  GatewayError,
+  TunnelState,
+} from '@airlock/schema/gateway';
 import type { z } from 'zod';
 import type { SessionGateway } from './index.ts';
 import { RouteMatcher } from './route-matcher.ts';
@@ -51,6 +58,21 @@ export class Sessions {
     this.#gw.credentials.clear();
     this.#gw.log.info('plan applied', { revision: input.revision, routes: input.plan.egressRoutes.length });
     return { ok: true, revision: input.revision, changed: true };
+  }
+
+  /** Record the lifecycle's bootstrap `jti` for this gateway's owner (ADR 0100). */
+  grantBootstrap(grant: BootstrapGrant): BootstrapGrantResult {
+    const { store } = this.#gw;
+    if (store.get('ended_at') !== null)
+      return { ok: false, code: 'SESSION_ENDED', message: 'the session has ended' };
+    const known = store.get('session_id');
+    const knownOrg = store.get('org_id');
+    if ((known !== null && known !== grant.sessionId) || (knownOrg !== null && knownOrg !== grant.orgId))
+      return { ok: false, code: 'SESSION_MISMATCH', message: 'this gateway belongs to another session' };
+    if (known === null) store.set('session_id', grant.sessionId);
+    if (knownOrg === null) store.set('org_id', grant.orgId);
+    store.grantBootstrap(grant.jti, grant.assignment, grant.expiresAt * 1000);
+    return { ok: true };
   }
 
   matcher(): RouteMatcher | null {

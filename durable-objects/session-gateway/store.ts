@@ -24,6 +24,9 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS tunnel_tokens (hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL)`,
   // Single-use token ids (bootstrap, pty) that were redeemed; kept until they expire anyway.
   `CREATE TABLE IF NOT EXISTS redeemed_jti (jti TEXT PRIMARY KEY, purpose TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+  // The bootstrap tokens the lifecycle minted for the current sandbox assignment: the only ones
+  // that may open the tunnel, until a connection is confirmed (ADR 0100). Expiry in ms.
+  `CREATE TABLE IF NOT EXISTS bootstrap_grants (jti TEXT PRIMARY KEY, assignment TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
   // Resumable streams (pty, exec): byte counters and credits survive hibernation.
   `CREATE TABLE IF NOT EXISTS streams (
     id INTEGER PRIMARY KEY,
@@ -85,9 +88,7 @@ export type MetaKey =
   | 'stop_requested'
   | 'flush_failures'
   | 'flush_retry_at'
-  | 'stop_retry_at'
-  | 'bootstrap_jti'
-  | 'bootstrap_expires_at';
+  | 'stop_retry_at';
 
 export interface SessionInfo {
   readonly sessionId: string;
@@ -196,6 +197,34 @@ export class GatewayStore {
 
   expireRedeemed(now: number): void {
     this.sql.exec('DELETE FROM redeemed_jti WHERE expires_at < ?', now);
+    this.sql.exec('DELETE FROM bootstrap_grants WHERE expires_at < ?', now);
+  }
+
+  /** The lifecycle minted `jti` for `assignment`; a new assignment voids the previous one's grants. */
+  grantBootstrap(jti: string, assignment: string, expiresAt: number): void {
+    this.sql.exec('DELETE FROM bootstrap_grants WHERE assignment != ?', assignment);
+    this.sql.exec(
+      'INSERT OR REPLACE INTO bootstrap_grants (jti, assignment, expires_at) VALUES (?, ?, ?)',
+      jti,
+      assignment,
+      expiresAt,
+    );
+  }
+
+  /** May this bootstrap `jti` open the tunnel: granted, unexpired and not spent. */
+  bootstrapAdmits(jti: string, now: number): boolean {
+    if (jti === '' || this.isRedeemed(jti)) return false;
+    return (
+      this.sql.exec('SELECT 1 FROM bootstrap_grants WHERE jti = ? AND expires_at >= ?', jti, now).toArray()
+        .length > 0
+    );
+  }
+
+  /** A connection is confirmed: no bootstrap token of this assignment opens the tunnel again. */
+  spendBootstrapGrants(): void {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO redeemed_jti (jti, purpose, expires_at) SELECT jti, 'bootstrap', expires_at FROM bootstrap_grants",
+    );
   }
 
   hasTunnelToken(hash: string): boolean {

@@ -11,7 +11,7 @@ import type { TunnelHost } from './tunnel.ts';
 
 export function wireTunnel(gw: SessionGateway): TunnelHost {
   const audit = (input: AuditInput) => {
-    // Before a plan arrives the session and org are still known (from the bootstrap token).
+    // Before a plan arrives the session and org are still known (from the bootstrap grant).
     const sessionId = gw.store.get('session_id');
     const orgId = gw.store.get('org_id');
     const session =

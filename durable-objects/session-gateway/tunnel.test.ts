@@ -10,6 +10,7 @@ import {
   config,
   createWorld,
   gateway,
+  grantedBootstrapToken,
   plan,
   ptyToken,
   type World,
@@ -17,9 +18,10 @@ import {
 import { openTunnel, SandboxPeer } from './test-support/sandbox-peer.ts';
 
 // Tunnel admission (PROTOCOL.md §1, §4): bootstrap tokens are verified at the
-// edge and single-use at the gateway; later connections use rotating resume
-// tokens; anything else is refused with 401/403 before the gateway changes
-// any state.
+// edge and single-use at the gateway, which admits only the jti the lifecycle
+// handed it (bootstrap-grants.test.ts); later connections use rotating resume
+// tokens; anything else is refused with 401 before the gateway changes any
+// state.
 
 /** Every row of every table of the gateway: what "no state change" is compared against. */
 async function snapshot(stub: DurableObjectStub<SessionGateway>): Promise<string> {
@@ -75,14 +77,17 @@ describe('tunnel admission', () => {
     });
     expect((await refused(world, forged)).status).toBe(401);
     expect((await refused(world, wrongPurpose)).status).toBe(401);
-    expect(await refused(world, foreign.token)).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+    expect(await refused(world, foreign.token)).toMatchObject({
+      status: 401,
+      body: { code: 'unauthenticated' },
+    });
     expect((await refused(world, 'rsm_unknown-resume-token')).status).toBe(401);
     expect(await snapshot(stub)).toBe(before);
   });
 
   it('refuses a bootstrap token minted for the session under another org', async () => {
     const world = await createWorld();
-    const { token } = await bootstrapToken(world);
+    const { token } = await grantedBootstrapToken(world);
     const peer = await SandboxPeer.connect(world.sessionId, token);
     const stub = gateway(world.sessionId);
     await dropped(peer, stub);
@@ -91,7 +96,7 @@ describe('tunnel admission', () => {
       sub: world.sessionId,
       org: (await createWorld()).orgId,
     });
-    expect((await refused(world, crossOrg.token)).status).toBe(403);
+    expect((await refused(world, crossOrg.token)).status).toBe(401);
     expect(await snapshot(stub)).toBe(before);
   });
 
@@ -111,11 +116,11 @@ describe('tunnel admission', () => {
     // A session's token does not open the build's gateway, nor a build's token a session's.
     const sessionToken = await bootstrapToken(world);
     expect(await refused(build, sessionToken.token)).toMatchObject({
-      status: 403,
-      body: { code: 'forbidden' },
+      status: 401,
+      body: { code: 'unauthenticated' },
     });
-    const buildToken = await bootstrapToken(build);
-    expect((await refused(world, buildToken.token)).status).toBe(403);
+    const buildToken = await grantedBootstrapToken(build);
+    expect((await refused(world, buildToken.token)).status).toBe(401);
     const peer = await SandboxPeer.connect(buildId, buildToken.token);
     expect(await stub.tunnelState()).toMatchObject({ sessionId: buildId, state: 'connected' });
     peer.drop();
@@ -129,7 +134,7 @@ describe('tunnel admission', () => {
 
   it('makes the bootstrap token single-use once the sandbox confirmed its resume token', async () => {
     const world = await createWorld();
-    const { token } = await bootstrapToken(world);
+    const { token } = await grantedBootstrapToken(world);
     const peer = await SandboxPeer.connect(world.sessionId, token);
     expect(peer.resumeToken).toMatch(/^rsm_/);
     await peer.request({ method: 'GET', authority: 'x.example.com', path: '/' }).catch(() => {});
@@ -154,7 +159,7 @@ describe('tunnel admission', () => {
 
   it('keeps the previous token valid until the sandbox confirms the new one', async () => {
     const world = await createWorld();
-    const { token } = await bootstrapToken(world);
+    const { token } = await grantedBootstrapToken(world);
     const peer = new SandboxPeer(world.sessionId);
     // WELCOME arrives, then the connection dies before the sandbox could confirm.
     await peer.dial(token, { confirm: false });
@@ -173,7 +178,7 @@ describe('tunnel admission', () => {
     const world = await createWorld();
     /** Open a tunnel, send one message, and return the code of the CLOSE frame that comes back. */
     const closeCodeAfter = async (message: Uint8Array): Promise<number> => {
-      const { token } = await bootstrapToken(world);
+      const { token } = await grantedBootstrapToken(world);
       const ws = (await openTunnel(world.sessionId, token)).webSocket;
       if (ws === null) throw new Error('no socket');
       ws.binaryType = 'arraybuffer';
@@ -202,7 +207,7 @@ describe('tunnel admission', () => {
 
   it('tells a sandbox of an ended session to stop (CLOSE SESSION_ENDED) and lets nobody back in', async () => {
     const world = await createWorld();
-    const { token } = await bootstrapToken(world);
+    const { token } = await grantedBootstrapToken(world);
     const peer = await SandboxPeer.connect(world.sessionId, token);
     const stub = gateway(world.sessionId);
     await stub.endSession('stopped by the user');

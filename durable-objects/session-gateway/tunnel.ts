@@ -152,10 +152,6 @@ export class Tunnel implements FrameSink {
     this.#host.store.set('epoch', epoch);
     this.#epochCache = epoch;
     for (const old of this.#ctx.getWebSockets('tunnel')) old.close(1000, 'superseded by a new connection');
-    if (auth.type === 'bootstrap') {
-      this.#host.store.set('bootstrap_jti', auth.jti);
-      this.#host.store.set('bootstrap_expires_at', auth.expiresAt);
-    }
     const { 0: client, 1: server } = new WebSocketPair();
     this.#ctx.acceptWebSocket(server, ['tunnel']);
     const attachment: TunnelAttachment = {
@@ -298,11 +294,8 @@ export class Tunnel implements FrameSink {
     }
     const { store } = this.#host;
     store.rotateTunnelTokens(att.auth.type === 'resume' ? att.auth.hash : null, hash, this.#host.now());
-    if (att.auth.type === 'resume') {
-      // Valid now: the token this connection used and the new one. The bootstrap token is neither.
-      const jti = store.get('bootstrap_jti');
-      if (jti !== null) store.redeem(jti, 'bootstrap', store.getNumber('bootstrap_expires_at') ?? 0);
-    }
+    // Valid now: the token this connection used and the new one. No bootstrap token is (ADR 0100).
+    if (att.auth.type === 'resume') store.spendBootstrapGrants();
     att.welcomed = true;
     ws.serializeAttachment(att);
     this.#current = ws;
@@ -322,7 +315,7 @@ export class Tunnel implements FrameSink {
     att.confirmed = true;
     ws.serializeAttachment(att);
     if (att.auth.type === 'resume') this.#host.store.dropTunnelToken(att.auth.hash);
-    else this.#host.store.redeem(att.auth.jti, 'bootstrap', att.auth.expiresAt);
+    else this.#host.store.spendBootstrapGrants();
   }
 
   #route(ws: WebSocket, att: TunnelAttachment, frame: Frame): void {

@@ -254,10 +254,22 @@ export interface Sandbox {
 const SANDBOXD = join(ROOT, 'target/release/sandboxd');
 export const AIRLOCK_SIGN = join(ROOT, 'target/release/airlock-sign');
 
-/** The real sandboxd, dialling the Worker's tunnel route with a real bootstrap token. */
+/** The real sandboxd, dialling the Worker's tunnel route with a real bootstrap token its gateway expects. */
 export async function startSandboxd(world: GatewayWorld, rows: SessionRows): Promise<Sandbox> {
   if (!existsSync(SANDBOXD)) throw new Error(`${SANDBOXD} is missing: run cargo build --release`);
-  const { token } = await mintToken(world.config, 'bootstrap', { sub: rows.sessionId, org: rows.orgId });
+  const { token, jti, expiresAt } = await mintToken(world.config, 'bootstrap', {
+    sub: rows.sessionId,
+    org: rows.orgId,
+  });
+  // As provisioning does: the gateway is told the jti before the token reaches the sandbox.
+  const granted = await world.harness<{ ok: boolean }>(rows.sessionId, 'expect-bootstrap', {
+    sessionId: rows.sessionId,
+    orgId: rows.orgId,
+    jti,
+    expiresAt,
+    assignment: 'e2e',
+  });
+  if (!granted.ok) throw new Error(`expect-bootstrap: ${JSON.stringify(granted)}`);
   const home = join(world.dir, `sandbox-${rows.sessionId}`);
   mkdirSync(home, { recursive: true });
   const input = {

@@ -66,6 +66,31 @@ export const ApplyPlanInput = z.strictObject({
   settings: SessionSettings,
 });
 
+/**
+ * The one bootstrap token the lifecycle minted for the sandbox it is starting (ADR 0100): handed to
+ * the gateway before the token leaves the Worker, so the gateway admits that `jti` and no other.
+ * `assignment` names the sandbox it was minted for (the provisioning attempt): a grant for a new
+ * assignment voids the unused grants of the previous one. Once a connection is confirmed, every
+ * grant is spent; the sandbox continues with resume tokens.
+ */
+export const BootstrapGrant = z.strictObject({
+  sessionId: GatewayOwnerId,
+  orgId: z.string().regex(/^org_/),
+  jti: z.string().min(16).max(128),
+  /** The token's `exp` (seconds since the epoch). */
+  expiresAt: z.number().int().positive(),
+  assignment: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/),
+});
+export type BootstrapGrant = z.infer<typeof BootstrapGrant>;
+
+export type BootstrapGrantResult =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly code: 'INVALID_INPUT' | 'SESSION_MISMATCH' | 'SESSION_ENDED';
+      readonly message: string;
+    };
+
 export type Attribution = z.infer<typeof Attribution>;
 export type SessionSettings = z.output<typeof SessionSettings>;
 export type ApplyPlanInput = z.input<typeof ApplyPlanInput>;

@@ -111,8 +111,9 @@ export async function markConnectionError(db: Database, connectionId: string, re
     .where(eq(connections.id, connectionId));
 }
 
+/** A stored credential or config field by name: own fields only, never an inherited property. */
 export function stringField(source: Readonly<Record<string, unknown>>, name: string): string | undefined {
-  const value = source[name];
+  const value = Object.hasOwn(source, name) ? source[name] : undefined;
   return typeof value === 'string' && value !== ''
     ? value
     : typeof value === 'number'

@@ -9,9 +9,15 @@ export function asProblem(error: unknown, unique: Readonly<Record<string, string
   const pg = pgErrorOf(error);
   if (pg === undefined) return error;
   if (pg.code === '23505')
-    return new ProblemError('conflict', (pg.constraint && unique[pg.constraint]) ?? 'That already exists.', {
-      extensions: { constraint: pg.constraint },
-    });
+    return new ProblemError(
+      'conflict',
+      (typeof pg.constraint === 'string' && Object.hasOwn(unique, pg.constraint)
+        ? unique[pg.constraint]
+        : undefined) ?? 'That already exists.',
+      {
+        extensions: { constraint: pg.constraint },
+      },
+    );
   if (pg.code === '23503' || pg.code === '23001')
     return new ProblemError('conflict', 'It is still in use by other records; remove those first.', {
       extensions: { constraint: pg.constraint },

@@ -1,3 +1,4 @@
+import { listDurableObjectIds } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { runners } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
@@ -8,9 +9,11 @@ import { createWorld, type World } from '../control-plane/testing/world.ts';
 import type { DbHandle } from '../lib/db.ts';
 import { mintToken } from '../lib/tokens.ts';
 import { config, database, seedOrg, seedRunner } from '../runners/test-fixtures.ts';
+import { answerOf, answers, badTokens, type MatrixCase, refusedAll } from '../testing/token-matrix.ts';
 
 // GET /runner/connect checks the runner token completely before the RunnerHub
 // is touched: a refused runner leaves its hub exactly as it was (never seen).
+// Every bad token is 401 problem+json, whatever is wrong with it (ADR 0100).
 
 let handle: DbHandle;
 let orgId: string;
@@ -26,8 +29,11 @@ function connect(token: string | null, upgrade = true): Promise<Response> {
   return exports.default.fetch('http://airlock.test/runner/connect', { headers });
 }
 
+/** The hub was never reached: it does not exist (asked first), and it has seen nothing. */
 async function untouched(runnerId: string): Promise<void> {
-  const hub = env.RUNNER_HUB.get(env.RUNNER_HUB.idFromName(runnerId));
+  const wanted = env.RUNNER_HUB.idFromName(runnerId);
+  expect((await listDurableObjectIds(env.RUNNER_HUB)).some((id) => id.equals(wanted))).toBe(false);
+  const hub = env.RUNNER_HUB.get(wanted);
   expect(await hub.status()).toMatchObject({ status: 'never', runnerId: null, connected: 0, messages: 0 });
 }
 
@@ -72,20 +78,20 @@ describe('GET /runner/connect', () => {
     await untouched(runnerId);
   });
 
-  it('answers 403 for a token meant for another audience, before touching the hub', async () => {
+  it('answers 401 for a token meant for another audience, before touching the hub', async () => {
     const { runnerId } = await seedRunner(handle.db, orgId);
     const elsewhere = {
       ...config,
       tokens: { ...config.tokens, runner: { ...config.tokens.runner, audience: 'other' } },
     };
     const token = await mintToken(elsewhere, 'runner', { sub: runnerId, org: orgId });
-    expect(await refusal(await connect(token.token))).toMatchObject({ status: 403, code: 'forbidden' });
+    expect(await refusal(await connect(token.token))).toMatchObject({ status: 401, code: 'unauthenticated' });
     await untouched(runnerId);
   });
 
-  it('answers 403 for a revoked runner, a replaced token, an unknown runner or a foreign org', async () => {
+  it('answers 401 for a revoked runner, a replaced token, an unknown runner or a foreign org', async () => {
     const revoked = await seedRunner(handle.db, orgId, { revokedAt: new Date(), status: 'revoked' });
-    expect(await refusal(await connect(revoked.token))).toMatchObject({ status: 403, detail: /revoked/ });
+    expect(await refusal(await connect(revoked.token))).toMatchObject({ status: 401, detail: /revoked/ });
     await untouched(revoked.runnerId);
 
     const replaced = await seedRunner(handle.db, orgId);
@@ -93,21 +99,48 @@ describe('GET /runner/connect', () => {
       .update(runners)
       .set({ tokenHash: 'f'.repeat(64) })
       .where(eq(runners.id, replaced.runnerId));
-    expect(await refusal(await connect(replaced.token))).toMatchObject({ status: 403, detail: /replaced/ });
+    expect(await refusal(await connect(replaced.token))).toMatchObject({ status: 401, detail: /replaced/ });
     await untouched(replaced.runnerId);
 
     const ghost = newId('runner');
     const ghostToken = await mintToken(config, 'runner', { sub: ghost, org: orgId });
     expect(await refusal(await connect(ghostToken.token))).toMatchObject({
-      status: 403,
+      status: 401,
       detail: /not registered/,
     });
     await untouched(ghost);
 
     const mine = await seedRunner(handle.db, orgId);
     const other = await mintToken(config, 'runner', { sub: mine.runnerId, org: newId('org') });
-    expect(await refusal(await connect(other.token))).toMatchObject({ status: 403 });
+    expect(await refusal(await connect(other.token))).toMatchObject({ status: 401 });
     await untouched(mine.runnerId);
+  });
+
+  it('answers 401 problem+json to the whole bad-token matrix, and no hub is ever reached', async () => {
+    const { runnerId, token } = await seedRunner(handle.db, orgId);
+    const neighbour = await seedRunner(handle.db, orgId);
+    const cases: MatrixCase[] = [
+      ...(await badTokens({
+        config,
+        purpose: 'runner',
+        claims: { sub: runnerId, org: orgId },
+        otherSub: neighbour.runnerId,
+        otherOrg: newId('org'),
+      })),
+      // Well signed for this runner, but not the token its row holds (a replayed or superseded jti).
+      {
+        name: 'a jti the runner row does not hold',
+        token: (await mintToken(config, 'runner', { sub: runnerId, org: orgId })).token,
+      },
+    ];
+    expect(await answers(cases, async (t) => answerOf(await connect(t)))).toEqual(refusedAll(cases));
+    await untouched(runnerId);
+    await untouched(neighbour.runnerId);
+    // The runner's own token still connects: the matrix was refused for what it is.
+    const response = await connect(token);
+    expect(response.status).toBe(101);
+    response.webSocket?.accept();
+    response.webSocket?.close(1000, 'done');
   });
 
   it('answers 426 to plain HTTP', async () => {
@@ -149,7 +182,7 @@ describe('GET /runner/connect with runners registered through the API', () => {
     );
     expect(rekeyed.status, rekeyed.text).toBeLessThan(300);
     expect(await refusal(await connect(created.json.token))).toMatchObject({
-      status: 403,
+      status: 401,
       detail: /replaced/,
     });
     const second = await connect(rekeyed.json.token);
@@ -160,7 +193,7 @@ describe('GET /runner/connect with runners registered through the API', () => {
     const revoked = await h.call('DELETE', `/orgs/${w.orgId}/runners/${created.json.runner.id}`, { cookie });
     expect(revoked.status, revoked.text).toBeLessThan(300);
     expect(await refusal(await connect(rekeyed.json.token))).toMatchObject({
-      status: 403,
+      status: 401,
       detail: /revoked/,
     });
   });

@@ -7,16 +7,18 @@ import { TokenError, verifyToken } from '../lib/tokens.ts';
 
 // GET /runner/connect: a runner's WebSocket to its RunnerHub. Everything about
 // the token is checked here, before the Durable Object is touched: signature,
-// expiry, purpose and audience (401/403), then the runner's row — registered
+// kid, expiry, purpose, issuer and audience, then the runner's row — registered
 // in the token's org, not revoked, and the HMAC of this token's id still the
-// one the row keeps (re-keying replaces it, revoking clears it).
+// one the row keeps (re-keying replaces it, revoking clears it). Every refusal
+// is 401 problem+json: the runner treats 401 and 403 alike, and a bad token is
+// a bad token whatever is wrong with it (ADR 0100).
 
-const UNAUTHENTICATED: ReadonlySet<TokenError['code']> = new Set([
-  'malformed',
-  'expired',
-  'bad_signature',
-  'unknown_kid',
-]);
+function refused(detail: string, reason: string): ProblemError {
+  return new ProblemError('unauthenticated', detail, {
+    extensions: { reason },
+    headers: { 'www-authenticate': 'Bearer realm="airlock-runner", error="invalid_token"' },
+  });
+}
 
 function bearer(header: string | undefined): string {
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header ?? '');
@@ -41,11 +43,7 @@ export async function runnerConnect(c: AppContext): Promise<Response> {
     claims = await verifyToken(config, 'runner', token, { now: Math.floor(scope.now().getTime() / 1000) });
   } catch (error) {
     if (!(error instanceof TokenError)) throw error;
-    if (UNAUTHENTICATED.has(error.code))
-      throw new ProblemError('unauthenticated', `The runner token was refused: ${error.message}.`, {
-        headers: { 'www-authenticate': 'Bearer realm="airlock-runner", error="invalid_token"' },
-      });
-    throw new ProblemError('forbidden', `The runner token was refused: ${error.message}.`);
+    throw refused(`The runner token was refused: ${error.message}.`, error.code);
   }
   const [row] = await scope
     .db()
@@ -53,11 +51,11 @@ export async function runnerConnect(c: AppContext): Promise<Response> {
     .from(runners)
     .where(eq(runners.id, claims.sub));
   if (row === undefined || row.orgId !== claims.org)
-    throw new ProblemError('forbidden', 'This runner is not registered.');
+    throw refused('This runner is not registered.', 'unknown_runner');
   if (row.revokedAt !== null || row.tokenHash === null)
-    throw new ProblemError('forbidden', 'This runner has been revoked.');
+    throw refused('This runner has been revoked.', 'revoked');
   if (!constantTimeEqual(row.tokenHash, await runnerTokenHash(config.auth.pepper, claims.jti)))
-    throw new ProblemError('forbidden', 'This runner token has been replaced by a newer one.');
+    throw refused('This runner token has been replaced by a newer one.', 'replaced');
 
   const headers = new Headers(c.req.raw.headers);
   headers.delete('authorization');

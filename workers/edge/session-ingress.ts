@@ -13,7 +13,9 @@ import { TokenError, verifyToken } from '../lib/tokens.ts';
 // request forwarded to it is built from scratch with the verified claims, so
 // nothing a client sends can pose as them. Single-use ids (bootstrap, pty) and
 // resume tokens are checked by the gateway itself, which rejects before it
-// changes any state.
+// changes any state. A bad token is 401 problem+json whatever is wrong with it
+// (ADR 0100); 403 is for a good credential asking too much (a cookie from a
+// foreign origin).
 
 const GATEWAY_STATUS: Readonly<Record<number, ProblemCode>> = {
   401: 'unauthenticated',
@@ -100,7 +102,9 @@ export async function tunnelIngress(c: AppContext): Promise<Response> {
     throw tokenProblem(error, 'bootstrap');
   });
   if (claims.sub !== sessionId)
-    throw new ProblemError('forbidden', 'The bootstrap token is for another session.');
+    throw new ProblemError('unauthenticated', 'The bootstrap token is for another session.', {
+      extensions: { reason: 'wrong_subject' },
+    });
   return toGateway(c, sessionId, {
     [IngressHeader.kind]: 'tunnel',
     [IngressHeader.tunnelAuth]: 'bootstrap',
@@ -115,7 +119,10 @@ async function ptyTokenGrant(c: AppContext, sessionId: string, token: string) {
   const claims = await verifyToken(c.get('scope').config(), 'pty', token).catch((error: unknown) => {
     throw tokenProblem(error, 'pty');
   });
-  if (claims.sub !== sessionId) throw new ProblemError('forbidden', 'The pty token is for another session.');
+  if (claims.sub !== sessionId)
+    throw new ProblemError('unauthenticated', 'The pty token is for another session.', {
+      extensions: { reason: 'wrong_subject' },
+    });
   return {
     [IngressHeader.org]: claims.org,
     [IngressHeader.jti]: claims.jti,

@@ -50,7 +50,8 @@ export class Sealer {
   #key(version: number): Promise<CryptoKey> {
     let key = this.#keys.get(version);
     if (!key) {
-      const raw = this.#raw[String(version)];
+      // The version comes from a stored ciphertext: configured keys only (ADR 0100).
+      const raw = Object.hasOwn(this.#raw, String(version)) ? this.#raw[String(version)] : undefined;
       if (raw === undefined)
         throw new SealError('unknown_key_version', `master key version ${version} is not configured`);
       key = crypto.subtle.importKey('raw', fromBase64(raw), { name: 'AES-GCM' }, false, [

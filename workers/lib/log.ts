@@ -11,10 +11,14 @@ const SECRET_KEY =
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value))
-    out[key] = SECRET_KEY.test(key) ? '[redacted]' : redact(inner, depth + 1);
-  return out;
+  // Keys come from what is logged (parsed bodies too): fromEntries makes each an own property, so
+  // a `__proto__` key is logged as a key instead of replacing the copy's prototype.
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      SECRET_KEY.test(key) ? '[redacted]' : redact(inner, depth + 1),
+    ]),
+  );
 }
 
 export interface Logger {

@@ -17,7 +17,8 @@ import {
 // workflows alike (ADR 0035): hand the gateway its plan, create the sandbox,
 // start it with a freshly minted single-use bootstrap token (never persisted,
 // never logged: it lives in this call and in the runner's stdin write), wait
-// for sandboxd's tunnel. The gateway is keyed by the sandbox's owner: a
+// for sandboxd's tunnel. The token's `jti` is handed to the gateway before the
+// token leaves this call: the gateway admits that `jti` and no other (ADR 0100). The gateway is keyed by the sandbox's owner: a
 // session (`ses_…`) or a snapshot build (`snp_…`).
 //
 // Every provider call carries an operation id derived from `attempt`, so a
@@ -167,7 +168,7 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
   await input.onCreated?.(ref);
 
   try {
-    await startOnce(provider, ref, deps.config, input, attempt, env);
+    await startOnce(provider, gateway, ref, deps.config, input, attempt, env);
   } catch (error) {
     throw new ProvisionError('start_failed', `Starting the sandbox failed: ${describe(error)}`, ref);
   }
@@ -185,13 +186,27 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
 
 async function startOnce(
   provider: SandboxProvider,
+  gateway: ReturnType<typeof gatewayOf>,
   ref: SandboxRef,
   config: Config,
   input: ProvisionInput,
   attempt: string,
   env: Record<string, string>,
 ): Promise<void> {
-  const { token } = await mintToken(config, 'bootstrap', { sub: input.gatewayId, org: input.orgId });
+  const { token, jti, expiresAt } = await mintToken(config, 'bootstrap', {
+    sub: input.gatewayId,
+    org: input.orgId,
+  });
+  // Bound to this sandbox: the attempt names it (a retried step is the same sandbox, so a
+  // re-minted token joins the first one's grant; a new attempt voids the old grants).
+  const granted = await gateway.expectBootstrap({
+    sessionId: input.gatewayId,
+    orgId: input.orgId,
+    jti,
+    expiresAt,
+    assignment: attempt,
+  });
+  if (!granted.ok) throw new Error(`the gateway refused the bootstrap grant: ${granted.message}`);
   try {
     await provider.start(ref, {
       operationId: `${attempt}.start`,

@@ -7,7 +7,7 @@ export * from '../index.ts';
 // The real Worker plus a door for the gateway's end-to-end tests and
 // benchmarks (local-dev/e2e), which run a real sandboxd against `wrangler dev`
 // and need to do what the session lifecycle will do over RPC: apply a plan,
-// open terminals, run commands, end the session. Everything else (the tunnel,
+// hand over the bootstrap jti, open terminals, run commands, end the session. Everything else (the tunnel,
 // terminals, the API) is the production routing.
 // Started with `wrangler dev workers/testing/gateway-harness.ts`.
 
@@ -19,6 +19,10 @@ async function call(env: Env, sessionId: string, op: string, input: unknown): Pr
   switch (op) {
     case 'apply-plan':
       return Response.json(await gateway.applyPlan(input as Parameters<typeof gateway.applyPlan>[0]));
+    case 'expect-bootstrap':
+      return Response.json(
+        await gateway.expectBootstrap(input as Parameters<typeof gateway.expectBootstrap>[0]),
+      );
     case 'state':
       return Response.json(await gateway.tunnelState());
     case 'await-tunnel':

@@ -25,5 +25,7 @@ const TONES: Readonly<Record<string, 'good' | 'bad' | 'busy' | 'neutral' | 'warn
 };
 
 export function StatusBadge({ status, label }: { status: string; label?: string }) {
-  return <span className={`badge badge-${TONES[status] ?? 'neutral'}`}>{label ?? status}</span>;
+  // The status comes from the API: only the tones listed here, never an inherited property.
+  const tone = Object.hasOwn(TONES, status) ? TONES[status] : 'neutral';
+  return <span className={`badge badge-${tone}`}>{label ?? status}</span>;
 }

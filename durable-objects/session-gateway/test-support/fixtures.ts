@@ -166,8 +166,23 @@ export function gateway(sessionId: string): DurableObjectStub<SessionGateway> {
   return env.SESSION_GATEWAY.get(env.SESSION_GATEWAY.idFromName(sessionId));
 }
 
+/** A well-signed bootstrap token for the world's session, that its gateway was never told of. */
 export async function bootstrapToken(world: World, options: { ttlSeconds?: number; now?: number } = {}) {
   return mintToken(config, 'bootstrap', { sub: world.sessionId, org: world.orgId }, options);
+}
+
+/** A bootstrap token as the lifecycle makes one: minted, and its `jti` handed to the gateway. */
+export async function grantedBootstrapToken(world: World, options: { assignment?: string } = {}) {
+  const minted = await bootstrapToken(world);
+  const granted = await gateway(world.sessionId).expectBootstrap({
+    sessionId: world.sessionId,
+    orgId: world.orgId,
+    jti: minted.jti,
+    expiresAt: minted.expiresAt,
+    assignment: options.assignment ?? 'p1',
+  });
+  if (!granted.ok) throw new Error(`expectBootstrap: ${granted.message}`);
+  return minted;
 }
 
 export async function ptyToken(world: World, mode: 'rw' | 'ro') {
@@ -179,7 +194,7 @@ export async function ptyToken(world: World, mode: 'rw' | 'ro') {
 export async function startSession(
   routes: (world: World) => Promise<EgressRoute[]> | EgressRoute[],
   options: { passthrough?: string[]; settings?: Partial<SessionSettings>; world?: World } = {},
-): Promise<{ world: World; stub: DurableObjectStub<SessionGateway>; peer: SandboxPeer }> {
+): Promise<{ world: World; stub: DurableObjectStub<SessionGateway>; peer: SandboxPeer; bootstrap: string }> {
   const world = options.world ?? (await createWorld());
   const stub = gateway(world.sessionId);
   const applied = await stub.applyPlan({
@@ -190,7 +205,7 @@ export async function startSession(
     settings: { ...DEFAULT_SESSION_SETTINGS, ...options.settings },
   });
   if (!applied.ok) throw new Error(`applyPlan: ${applied.message}`);
-  const { token } = await bootstrapToken(world);
+  const { token } = await grantedBootstrapToken(world);
   const peer = await SandboxPeer.connect(world.sessionId, token);
-  return { world, stub, peer };
+  return { world, stub, peer, bootstrap: token };
 }
