@@ -78,7 +78,18 @@ beforeAll(async () => {
   neighbour = await sandboxSession();
   const rows = await createSessionRows(world);
   await planFor(rows);
-  const { token } = await mintToken(world.config, 'bootstrap', { sub: rows.sessionId, org: rows.orgId });
+  const { token, jti, expiresAt } = await mintToken(world.config, 'bootstrap', {
+    sub: rows.sessionId,
+    org: rows.orgId,
+  });
+  // As provisioning does (ADR 0100): the gateway admits only the bootstrap jti it was told of.
+  await world.harness(rows.sessionId, 'expect-bootstrap', {
+    sessionId: rows.sessionId,
+    orgId: rows.orgId,
+    jti,
+    expiresAt,
+    assignment: 'raw',
+  });
   raw = { rows, tunnel: await RawTunnel.connect(world.workerUrl, rows.sessionId, token) };
 }, 240_000);
 
