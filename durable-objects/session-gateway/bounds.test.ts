@@ -1,6 +1,8 @@
-import { CloseCode } from '@airlock/schema/tunnel';
+import { DEFAULT_SESSION_SETTINGS } from '@airlock/schema/gateway';
+import { CloseCode, DEFAULT_WINDOW } from '@airlock/schema/tunnel';
 import { describe, expect, inject, it } from 'vitest';
 import { MAX_HOSTS } from './audit-windows.ts';
+import { RECEIVE_BUFFER } from './stream.ts';
 import { auditRows, startSession } from './test-support/fixtures.ts';
 
 // What one sandbox can make its gateway hold or write (ADR 0115), with small
@@ -11,6 +13,8 @@ import { auditRows, startSession } from './test-support/fixtures.ts';
 
 const { upstreamHttp } = inject('standIns');
 const host = new URL(upstreamHttp).host;
+/** Granting ahead gets half of the tunnel's buffer budget (ADR 0060, 0115). */
+const GRANT_AHEAD_BUDGET = DEFAULT_SESSION_SETTINGS.tunnelBufferBytes / 2;
 const get = (path: string, authority = host) => ({
   method: 'GET',
   scheme: 'http' as const,
@@ -55,6 +59,47 @@ describe('open streams', () => {
     peer.send({ type: 'reset', stream: held[0] as number, flags: 0, code: CloseCode.CANCEL, message: '' });
     const again = await peer.request(get('/ok'));
     expect([again.status, again.text]).toEqual([200, 'ok']);
+  });
+});
+
+describe('the buffer budget', () => {
+  it('grants request bodies a receive buffer ahead, within half the tunnel buffer budget', async () => {
+    const host = new URL(upstreamHttp).host;
+    const { peer } = await startSession(() => [], { passthrough: [host] });
+    const post = (length: number) => ({
+      method: 'POST',
+      scheme: 'http',
+      authority: host,
+      path: '/upload',
+      headers: [['content-length', String(length)]],
+    });
+    const big = crypto.getRandomValues(new Uint8Array(65_536));
+    // (`upgrade` only keeps the stream's direction open so the body can follow.)
+    const open = () => peer.open('http', post(big.length), undefined, { upgrade: true });
+    const granted = (id: number) => (peer.streams.get(id)?.credit ?? 0) - DEFAULT_WINDOW;
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) ids.push(await open());
+    const total = () => ids.reduce((n, id) => n + granted(id), 0);
+    await peer.until('the budget to be granted', () => total() >= GRANT_AHEAD_BUDGET);
+    await peer.request({ method: 'GET', scheme: 'http', authority: host, path: '/ok' });
+    expect(total()).toBe(GRANT_AHEAD_BUDGET);
+    expect(ids.map(granted).every((g) => g <= RECEIVE_BUFFER - DEFAULT_WINDOW)).toBe(true);
+    expect(granted(ids[0] as number)).toBe(RECEIVE_BUFFER - DEFAULT_WINDOW);
+    expect(granted(ids[19] as number)).toBe(0);
+    // Each upload arrives byte for byte, granted or not.
+    const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', big))]
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('');
+    await Promise.all(ids.map((id) => peer.write(id, big, { fin: true })));
+    for (const id of ids)
+      expect(JSON.parse((await peer.response(id)).text)).toEqual({ bytes: big.length, sha256: digest });
+    // Finished streams give their share back.
+    const next = await open();
+    await peer.until('a grant for the next stream', () => granted(next) > 0);
+    expect(granted(next)).toBe(RECEIVE_BUFFER - DEFAULT_WINDOW);
+    await peer.write(next, big, { fin: true });
+    expect(JSON.parse((await peer.response(next)).text)).toEqual({ bytes: big.length, sha256: digest });
+    expect([...peer.streams.values()].some((s) => s.overrun)).toBe(false);
   });
 });
 
