@@ -88,7 +88,9 @@ export type MetaKey =
   | 'stop_requested'
   | 'flush_failures'
   | 'flush_retry_at'
-  | 'stop_retry_at';
+  | 'stop_retry_at'
+  /** JSON array of this session's signing attempts in the last minute (ms), oldest first. */
+  | 'sign_times';
 
 export interface SessionInfo {
   readonly sessionId: string;
@@ -141,7 +143,7 @@ export class GatewayStore {
     };
   }
 
-  /** Settings handed in with the plan; ones stored before a setting existed get its default. */
+  /** Stored settings; keys added since they were stored take their defaults. */
   settings(): SessionSettings {
     if (this.#settings !== null) return this.#settings;
     const settings = this.get('settings');

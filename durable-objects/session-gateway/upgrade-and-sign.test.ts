@@ -115,7 +115,7 @@ describe('commit signing', () => {
       new RegExp(`^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/=]+ airlock:${world.orgId}$`),
     );
     const payload = new TextEncoder().encode(
-      'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor Dev <dev@example.test> 0 +0000\n\nsigned\n',
+      'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor Dev <dev@example.test> 0 +0000\ncommitter Dev <dev@example.test> 0 +0000\n\nsigned\n',
     );
     const id = await peer.open(
       'sign',

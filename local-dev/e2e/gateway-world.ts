@@ -14,7 +14,7 @@ import {
   sessions,
   users,
 } from '@airlock/schema/db';
-import { DEFAULT_SESSION_SETTINGS } from '@airlock/schema/gateway';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '@airlock/schema/gateway';
 import { newId } from '@airlock/schema/ids';
 import type { EgressRoute, RuntimePlan } from '@airlock/schema/plan';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -216,6 +216,7 @@ export async function applyPlan(
   rows: SessionRows,
   egressRoutes: EgressRoute[],
   passthrough: string[] = [],
+  settings: Partial<SessionSettings> = {},
 ) {
   const plan: RuntimePlan = {
     schemaVersion: 1,
@@ -236,7 +237,7 @@ export async function applyPlan(
     revision: 1,
     plan,
     attribution: { startedBy: rows.userId, triggerId: null, triggerDeliveryId: null },
-    settings: DEFAULT_SESSION_SETTINGS,
+    settings: { ...DEFAULT_SESSION_SETTINGS, ...settings },
   });
   if (!result.ok) throw new Error(`applyPlan: ${JSON.stringify(result)}`);
 }

@@ -27,6 +27,8 @@ export const SessionSettings = z.strictObject({
   tunnelGraceSeconds: z.number().int().positive(),
   /** A connected tunnel silent this long is closed (sandboxd pings every 15 s). */
   tunnelSilenceSeconds: z.number().int().positive().default(60),
+  /** Commit/tag signatures the sandbox may ask for per sliding minute (limits.signatures_per_minute). */
+  signaturesPerMinute: z.number().int().positive().max(10_000).default(60),
   /** `http` and `sign` streams the sandbox may have open at once; past it a request gets 429 (ADR 0115). */
   tunnelMaxStreams: z.number().int().min(1).max(10_000).default(128),
   /**
@@ -100,6 +102,7 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   idleTimeoutSeconds: 15 * 60,
   tunnelGraceSeconds: 60,
   tunnelSilenceSeconds: 60,
+  signaturesPerMinute: 60,
   tunnelMaxStreams: 128,
   tunnelBufferBytes: 32 * 1024 * 1024,
   websocketMessageBytes: 16 * 1024 * 1024,

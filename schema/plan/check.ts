@@ -1,5 +1,6 @@
 import type { AgentRuntime } from './agents.ts';
 import { CATALOG, type IntegrationDefinition, integrationByKey, RUNTIME_MODEL_APIS } from './catalog.ts';
+import { isEncryptedUrl } from './destinations.ts';
 import type { PlanErrorCode, PlanIssue } from './errors.ts';
 import { checkFields } from './fields.ts';
 import { hostsOverlap, matchOverlaps } from './match.ts';
@@ -53,11 +54,18 @@ export interface CheckResult {
 
 const issue = (code: PlanErrorCode, path: string, message: string): PlanIssue => ({ code, path, message });
 
-/** `completeness`: require what publishing needs (a model connection), not just consistency. */
+export interface CheckOptions {
+  /** Require what publishing needs (a model connection), not just consistency. */
+  readonly completeness: boolean;
+  readonly catalog?: readonly IntegrationDefinition[];
+  /** Let routes forward over plain http:// or ws:// (only a `local` deployment does, ADR 0120). */
+  readonly allowPlainHttp?: boolean;
+}
+
 export function checkVersion(
   version: PlanVersion,
   connections: readonly PlanConnection[],
-  options: { completeness: boolean; catalog?: readonly IntegrationDefinition[] } = { completeness: true },
+  options: CheckOptions = { completeness: true },
 ): CheckResult {
   const catalog = options.catalog ?? CATALOG;
   const find = (key: string) =>
@@ -177,7 +185,19 @@ export function checkVersion(
   for (const [index, entry] of bound.entries()) {
     try {
       const repos = entry.role === 'git' ? version.repositories.map((r) => r.repository) : undefined;
-      for (const route of connectionRoutes(entry.def, entry.connection, repos)) {
+      const built = connectionRoutes(entry.def, entry.connection, repos);
+      const plain = built.find((r) => !isEncryptedUrl(r.upstream.baseUrl));
+      if (plain !== undefined && options.allowPlainHttp !== true) {
+        issues.push(
+          issue(
+            'INSECURE_UPSTREAM',
+            entry.path,
+            `connection ${entry.connection.id} would send its credential unencrypted to ${new URL(plain.upstream.baseUrl).origin}; its base URL must be https:// unless the deployment's env is "local"`,
+          ),
+        );
+        continue;
+      }
+      for (const route of built) {
         routes.push(route);
         routeOwner.set(route.id, index);
       }

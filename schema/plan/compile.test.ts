@@ -17,6 +17,7 @@ const ids = {
   jira: 'con_01JD00000000000000000000JI',
   slack: 'con_01JD00000000000000000000SL',
   openai2: 'con_01JD00000000000000000000O2',
+  plain: 'con_01JD00000000000000000000PL',
 };
 
 const connections: PlanConnection[] = [
@@ -43,6 +44,12 @@ const connections: PlanConnection[] = [
   { id: ids.slack, integration: 'slack', status: 'revoked', config: {} },
   {
     id: ids.openai2,
+    integration: 'openai',
+    status: 'active',
+    config: { base_url: 'https://r.openai.azure.com/openai' },
+  },
+  {
+    id: ids.plain,
     integration: 'openai',
     status: 'active',
     config: { base_url: 'http://127.0.0.1:9999/openai' },
@@ -147,14 +154,39 @@ describe('compileRuntimePlan', () => {
   });
 
   it('keeps api.openai.com for the sandbox and moves only the upstream when OpenAI is overridden', () => {
-    const plan = compileRuntimePlan({
-      version: version({ modelConnectionId: ids.openai2 }),
-      connections,
-    });
+    const plan = compileRuntimePlan({ version: version({ modelConnectionId: ids.openai2 }), connections });
     expect(plan.egressRoutes.find((r) => r.integration === 'openai')).toMatchObject({
       match: { hosts: ['api.openai.com'], pathPrefixes: ['/v1'] },
-      upstream: { baseUrl: 'http://127.0.0.1:9999/openai' },
+      upstream: { baseUrl: 'https://r.openai.azure.com/openai' },
     });
+  });
+
+  it('refuses a plain http:// upstream unless plain http is allowed (env = "local")', () => {
+    const error = compileError(version({ modelConnectionId: ids.plain }));
+    expect(error.issues).toEqual([
+      expect.objectContaining({ code: 'INSECURE_UPSTREAM', path: 'modelConnectionId' }),
+    ]);
+    expect(error.message).toContain('http://127.0.0.1:9999');
+    const local = compileRuntimePlan({
+      version: version({ modelConnectionId: ids.plain }),
+      connections,
+      allowPlainHttp: true,
+    });
+    expect(local.egressRoutes.find((r) => r.integration === 'openai')?.upstream).toEqual({
+      baseUrl: 'http://127.0.0.1:9999/openai',
+    });
+  });
+
+  it("never lets a binding's own config move where a connection's credential goes", () => {
+    const plan = compileRuntimePlan({
+      version: version({
+        connectorBindings: [{ connectionId: ids.jira, config: { base_url: 'https://attacker.example' } }],
+      }),
+      connections,
+    });
+    const jira = plan.egressRoutes.filter((r) => r.integration === 'jira');
+    expect(jira.map((r) => r.upstream.baseUrl)).toEqual(['https://acme.atlassian.net']);
+    expect(JSON.stringify(plan)).not.toContain('attacker.example');
   });
 
   it('shows the GitHub Enterprise host to the sandbox when GitHub is overridden', () => {

@@ -18,6 +18,7 @@ export const PlanErrorCode = {
   ENV_CONFLICT: 'ENV_CONFLICT',
   WORKSPACE_CONFLICT: 'WORKSPACE_CONFLICT',
   INVALID_HOST: 'INVALID_HOST',
+  INSECURE_UPSTREAM: 'INSECURE_UPSTREAM',
 } as const;
 export type PlanErrorCode = (typeof PlanErrorCode)[keyof typeof PlanErrorCode];
 

@@ -2,6 +2,7 @@ export * from './agents.ts';
 export * from './catalog.ts';
 export * from './check.ts';
 export * from './compile.ts';
+export * from './destinations.ts';
 export * from './errors.ts';
 export * from './fields.ts';
 export * from './match.ts';

@@ -11,6 +11,7 @@ export function gatewaySettings(limits: Config['limits']): SessionSettings {
     idleTimeoutSeconds: limits.idle_timeout_seconds,
     tunnelGraceSeconds: limits.tunnel_grace_seconds,
     tunnelSilenceSeconds: 60,
+    signaturesPerMinute: limits.signatures_per_minute,
     tunnelMaxStreams: limits.tunnel_max_streams,
     tunnelBufferBytes: limits.tunnel_buffer_bytes,
     websocketMessageBytes: limits.websocket_message_bytes,

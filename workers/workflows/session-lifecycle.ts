@@ -1,5 +1,6 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import { NonRetryableError } from 'cloudflare:workflows';
+import { allowsPlainHttp } from '@airlock/config';
 import { sessions } from '@airlock/schema/db';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../lib/context.ts';
@@ -118,7 +119,7 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
       );
 
     const revision = await step.do('compile plan', FEW_RETRIES, () =>
-      this.#db((db) => storePlan(db, sessionId, s)),
+      this.#db((db) => storePlan(db, sessionId, s, allowsPlainHttp(config))),
     );
     if (await this.#stopRequested(step, sessionId, 'check before provisioning')) return stoppedEarly();
     await step.do('status provisioning', FEW_RETRIES, () =>

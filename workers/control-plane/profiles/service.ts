@@ -136,10 +136,10 @@ export async function connectionsOf(
 export async function versionErrors(
   db: Database,
   row: VersionRow,
-  completeness: boolean,
+  options: { completeness: boolean; allowPlainHttp: boolean },
 ): Promise<FieldError[]> {
   const version = planVersionOf(row);
-  const result = checkVersion(version, await connectionsOf(db, row.orgId, version), { completeness });
+  const result = checkVersion(version, await connectionsOf(db, row.orgId, version), options);
   return result.issues.map((i) => ({ path: i.path, message: i.message, code: i.code }));
 }
 

@@ -54,6 +54,7 @@ export async function resolveStartTarget(
   orgId: string,
   profileId: string,
   versionId: string | undefined,
+  allowPlainHttp: boolean,
 ): Promise<StartTarget> {
   const [profile] = await db
     .select()
@@ -110,7 +111,7 @@ export async function resolveStartTarget(
       `The snapshot of version ${version.number} is ${snapshot.status}; sessions can start once it is ready.`,
       ext,
     );
-  const plan = await loadRuntimePlan(db, { orgId, versionId: version.id });
+  const plan = await loadRuntimePlan(db, { orgId, versionId: version.id, allowPlainHttp });
   if (!plan.ok)
     throw notStartable(
       'plan_invalid',
