@@ -1,6 +1,6 @@
 import type { ControlPlaneInternalRpc, GatewayAuditEvent } from '@airlock/schema/gateway';
 import { newId } from '@airlock/schema/ids';
-import { DeniedWindows } from './audit-windows.ts';
+import { aggregated, DeniedWindows } from './audit-windows.ts';
 import type { GatewayStore, SessionInfo } from './store.ts';
 
 // Audit events leave the hot path through an outbox in SQLite: recording one
@@ -44,7 +44,7 @@ export class AuditOutbox {
       actorUserId: session.attribution.startedBy,
       triggerId: session.attribution.triggerId,
     };
-    if (event.decision === 'denied') {
+    if (aggregated(event)) {
       event = this.#denied.count(event, now, session.settings.deniedAuditWindowSeconds * 1000);
       // A fresh row (a new seq) replaces the pending copy, even one a flush in flight has read:
       // that flush deletes up to its own last seq and so keeps this one.

@@ -19,6 +19,15 @@ export const WINDOWS_SCHEMA = `CREATE TABLE IF NOT EXISTS audit_windows (
   event TEXT NOT NULL
 )`;
 
+/**
+ * Denials a loop could repeat without bound: every denied request, and of signatures those
+ * refused for the rate (every other refusal counts against that rate, ADR 0120, so is bounded).
+ */
+export function aggregated(event: GatewayAuditEvent): boolean {
+  if (event.decision !== 'denied') return false;
+  return event.action === 'egress.request' || event.detail.error === 'RATE_LIMITED';
+}
+
 const overflowKey = (action: string) => `overflow:${action}`;
 const hostKey = (action: string, host: string | null) => JSON.stringify([action, host]);
 

@@ -137,6 +137,22 @@ describe('denied requests in the audit trail', () => {
     ]);
   });
 
+  it('include signatures refused for the rate; other refusals stay one row each (they count against it)', async () => {
+    const { world, peer, stub } = await startSession(() => [], { settings: { signaturesPerMinute: 2 } });
+    const payload = new TextEncoder().encode('not a commit\n');
+    for (let i = 0; i < 6; i++) {
+      const id = await peer.open('sign', { namespace: 'file', format: 'ssh' }, payload);
+      await peer.until('the refusal', () => peer.streams.get(id)?.reset != null);
+    }
+    await stub.flushAudit();
+    const rows = await auditRows(world.sessionId);
+    expect(rows.map((r) => [r.action, r.detail.error, r.count])).toEqual([
+      ['commit.signed', 'NAMESPACE_NOT_ALLOWED', 1],
+      ['commit.signed', 'NAMESPACE_NOT_ALLOWED', 1],
+      ['commit.signed', 'RATE_LIMITED', 4],
+    ]);
+  });
+
   it(`fold hosts past the ${MAX_HOSTS}th of a window into one row`, async () => {
     const { world, peer, stub } = await startSession(() => []);
     const hosts = MAX_HOSTS + 20;
