@@ -4,6 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { MAX_HOSTS } from './audit-windows.ts';
 import { RECEIVE_BUFFER } from './stream.ts';
 import { auditRows, startSession } from './test-support/fixtures.ts';
+import { httpMeta } from './test-support/sandbox-peer.ts';
 
 // What one sandbox can make its gateway hold or write (ADR 0115), with small
 // limits handed in through the plan's settings: open streams, and denied
@@ -32,7 +33,7 @@ describe('open streams', () => {
     // Two downloads the sandbox stops reading: they stay open.
     const held: number[] = [];
     for (let i = 0; i < 2; i++) {
-      const id = await peer.open('http', get(`/bytes/${4 << 20}`));
+      const id = await peer.open('http', httpMeta(get(`/bytes/${4 << 20}`)));
       peer.stall(id, true);
       held.push(id);
     }
@@ -42,7 +43,7 @@ describe('open streams', () => {
     expect(refused.header('retry-after')).toBe('1');
     expect(refused.text).toContain('limits.tunnel_max_streams');
     // An upload past the limit is answered, then ended: its body is not wanted.
-    const upload = await peer.open('http', { ...get('/upload'), method: 'POST' }, undefined, {
+    const upload = await peer.open('http', httpMeta({ ...get('/upload'), method: 'POST' }), undefined, {
       upgrade: true,
     });
     await peer.until('the upload refused', () => peer.streams.get(upload)?.reset != null);
@@ -66,13 +67,14 @@ describe('the buffer budget', () => {
   it('grants request bodies a receive buffer ahead, within half the tunnel buffer budget', async () => {
     const host = new URL(upstreamHttp).host;
     const { peer } = await startSession(() => [], { passthrough: [host] });
-    const post = (length: number) => ({
-      method: 'POST',
-      scheme: 'http',
-      authority: host,
-      path: '/upload',
-      headers: [['content-length', String(length)]],
-    });
+    const post = (length: number) =>
+      httpMeta({
+        method: 'POST',
+        scheme: 'http',
+        authority: host,
+        path: '/upload',
+        headers: [['content-length', String(length)]],
+      });
     const big = crypto.getRandomValues(new Uint8Array(65_536));
     // (`upgrade` only keeps the stream's direction open so the body can follow.)
     const open = () => peer.open('http', post(big.length), undefined, { upgrade: true });

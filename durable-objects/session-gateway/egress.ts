@@ -4,24 +4,28 @@ import { CloseCode, type HeaderList, type JsonObject } from '@airlock/schema/tun
 import { z } from 'zod';
 import type { AuditInput } from './audit-outbox.ts';
 import { pumpBody } from './body-pump.ts';
-import { denyMessage, hostName } from './deny.ts';
+import { allowlistEntry, denyMessage } from './deny.ts';
 import { brokeredHead, passthroughHead, responseHeaders, type UpstreamHead } from './inject.ts';
 import type { GatewayLog } from './log.ts';
 import { RequestBody } from './request-body.ts';
-import type { RouteMatcher } from './route-matcher.ts';
+import { dialledAuthority, type RequestAuthority, requestTarget } from './request-target.ts';
+import type { MatchResult, RouteMatcher } from './route-matcher.ts';
 import { StreamClosedError, type TunnelStream } from './stream.ts';
 import type { TunnelBudget } from './tunnel-budget.ts';
 import { bridgeWebSocket } from './ws-bridge.ts';
 
 // One `http` stream (PROTOCOL.md §5.3) = one mediated request:
-// match → (brokered: resolve the credential, strip the sandbox's, place ours)
-// → forward to the pinned upstream → stream the response back → audit.
-// Anything that matches no route and no passthrough host is answered 403.
+// parse the authority once (request-target.ts) → match → (brokered: resolve
+// the credential, strip the sandbox's, place ours) → forward to the pinned
+// upstream → stream the response back → audit. An authority outside the
+// grammar, or a CONNECT target, server name and Host that disagree, is
+// answered 400; anything that matches no route and no passthrough host 403.
 
 const HttpMeta = z.object({
   method: z.string().regex(/^[A-Z]{1,16}$/),
   scheme: z.enum(['http', 'https']),
-  authority: z.string().min(1).max(300),
+  /** Checked by requestTarget(): a bad one is a refused (and audited) request, not a bad stream. */
+  authority: z.unknown().optional(),
   path: z.string().max(16 * 1024),
   headers: z.array(z.tuple([z.string(), z.string()])).max(500),
 });
@@ -45,6 +49,8 @@ interface Exchange {
   readonly stream: TunnelStream;
   readonly body: RequestBody;
   readonly started: number;
+  /** The parsed authority, or null when it was refused. */
+  readonly authority: RequestAuthority | null;
   /** Path without the query, as matched and audited. */
   readonly path: string;
   readonly route: EgressRoute | null;
@@ -116,12 +122,14 @@ async function run(
 ): Promise<void> {
   const started = ctx.now();
   const { pathname, originForm } = normalisedPath(meta.path);
+  const target = requestTarget(meta);
+  const authority = target.ok ? target.authority : null;
   const orgId = ctx.orgId();
   const matcher = ctx.matcher();
-  const result = matcher?.match({ host: meta.authority, path: pathname, method: meta.method }) ?? {
-    kind: 'deny' as const,
-    sameHost: [],
-  };
+  const result: MatchResult =
+    authority === null || matcher === null
+      ? { kind: 'deny', sameHost: [] }
+      : matcher.match({ authority, path: pathname, method: meta.method });
   const decision =
     result.kind === 'route' ? 'brokered' : result.kind === 'passthrough' ? 'passthrough' : 'denied';
   const exchange: Exchange = {
@@ -129,18 +137,25 @@ async function run(
     stream,
     body,
     started,
+    authority,
     path: pathname,
     route: result.kind === 'route' ? result.route : null,
     decision,
     bodyless: openFin || meta.method === 'GET' || meta.method === 'HEAD',
     responseBytes: 0,
   };
-  if (result.kind === 'deny' || orgId === null) {
+  if (!target.ok) {
+    body.discard();
+    const text = `Airlock refused ${meta.method} ${meta.scheme} request: ${target.message}.\n`;
+    exchange.responseBytes = plainResponse(stream, 400, text, [['x-airlock-decision', 'denied']]);
+    return finish(ctx, exchange, 400, { reason: 'bad_authority', ...target.detail });
+  }
+  if (result.kind === 'deny' || orgId === null || authority === null) {
     body.discard();
     const text = denyMessage({
       method: meta.method,
       scheme: meta.scheme,
-      host: meta.authority,
+      authority: target.authority,
       path: pathname,
       hasPlan: matcher !== null,
       sameHost: result.kind === 'deny' ? result.sameHost : [],
@@ -155,7 +170,7 @@ async function run(
     if (!resolved.ok) {
       body.discard();
       const text =
-        `Airlock could not obtain the credential for ${hostName(meta.authority)} ` +
+        `Airlock could not obtain the credential for ${authority.host} ` +
         `(connection ${result.route.credential.connectionId}): ${resolved.code}: ${resolved.message}\n`;
       exchange.responseBytes = plainResponse(stream, 502, text, [['x-airlock-decision', 'brokered']]);
       return finish(ctx, exchange, 502, { error: resolved.code });
@@ -163,7 +178,16 @@ async function run(
     credential = resolved.value;
     head = brokeredHead(result.route, originForm, meta.headers, credential);
   } else {
-    head = passthroughHead(meta.scheme, meta.authority, originForm, meta.headers);
+    head = passthroughHead(meta.scheme, authority, originForm, meta.headers);
+  }
+  // What is dialled is exactly what was matched: the route's upstream, or the parsed authority.
+  const pinned =
+    result.kind === 'route' ? dialledAuthority(new URL(result.route.upstream.baseUrl)) : authority;
+  const dialled = dialledAuthority(head.url);
+  if (dialled.host !== pinned.host || dialled.port !== pinned.port) {
+    body.discard();
+    exchange.responseBytes = plainResponse(stream, 502, 'Airlock: the upstream URL left the matched host\n');
+    return finish(ctx, exchange, 502, { error: 'upstream_not_pinned' });
   }
   if (wantsWebSocket(meta.headers)) {
     const outcome = await bridgeWebSocket({
@@ -229,7 +253,7 @@ async function forward(
     ex.responseBytes = plainResponse(
       stream,
       502,
-      `Airlock could not reach the upstream for ${hostName(meta.authority)}: ${safe.slice(0, 300)}\n`,
+      `Airlock could not reach the upstream for ${ex.authority === null ? 'the request' : allowlistEntry(meta.scheme, ex.authority)}: ${safe.slice(0, 300)}\n`,
     );
     return finish(ctx, ex, 502, { error: 'upstream_unreachable' });
   }
@@ -268,7 +292,7 @@ function finish(
     routeId: route?.id ?? null,
     connectionId: route?.credential.connectionId ?? null,
     method: ex.meta.method,
-    host: hostName(ex.meta.authority),
+    host: ex.authority?.host ?? null,
     path: ex.path,
     status,
     bytesIn: ex.responseBytes,

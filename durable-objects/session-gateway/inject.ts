@@ -6,8 +6,8 @@ import type { HeaderList } from '@airlock/schema/tunnel';
 // in one sitting (and tests can pin it down).
 //
 // Host pinning: the upstream URL is built from the route's `upstream.baseUrl`
-// (brokered) or from the matched authority (passthrough); the sandbox's Host
-// header never travels, so no Host or SNI trick can redirect a credential.
+// (brokered) or from the parsed, matched authority (passthrough); the sandbox's
+// Host header never travels, so no Host or SNI trick can redirect a request.
 //
 // A brokered request loses every credential the sandbox supplied (Authorization,
 // Proxy-Authorization, Cookie, the route's own header or query parameter, and
@@ -137,14 +137,17 @@ export function brokeredHead(
   return { url, headers: out };
 }
 
-/** Passthrough: no credentials added; the sandbox's own headers minus hop-by-hop ones. */
+/**
+ * Passthrough: no credentials added; the sandbox's own headers minus hop-by-hop ones. The URL is
+ * built from the parsed, matched authority (ADR 0105), never from a string the sandbox sent.
+ */
 export function passthroughHead(
   scheme: 'http' | 'https',
-  authority: string,
+  authority: { readonly host: string; readonly port: number },
   path: string,
   headers: HeaderList,
 ): UpstreamHead {
-  const url = joinUpstreamUrl(`${scheme}://${authority}`, path);
+  const url = joinUpstreamUrl(`${scheme}://${authority.host}:${authority.port}`, path);
   return { url, headers: copyHeaders(headers, () => false) };
 }
 

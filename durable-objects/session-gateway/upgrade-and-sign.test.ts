@@ -1,6 +1,7 @@
 import { CloseCode } from '@airlock/schema/tunnel';
 import { describe, expect, inject, it } from 'vitest';
 import { auditRows, createConnection, route, startSession } from './test-support/fixtures.ts';
+import { httpMeta } from './test-support/sandbox-peer.ts';
 import { acceptKey, closePayload, encodeWsFrame, Opcode, WsFrameParser } from './ws-frames.ts';
 
 // WebSocket upgrades through the tunnel (HEAD 101, then raw RFC 6455 bytes),
@@ -27,7 +28,7 @@ describe('WebSocket upgrades', () => {
     const tag = `ws-${crypto.randomUUID()}`;
     const id = await peer.open(
       'http',
-      {
+      httpMeta({
         method: 'GET',
         scheme: 'https',
         authority: 'realtime.example.com',
@@ -40,7 +41,7 @@ describe('WebSocket upgrades', () => {
           ['sec-websocket-extensions', 'permessage-deflate'],
           ['x-test-tag', tag],
         ],
-      },
+      }),
       undefined,
       { upgrade: true },
     );

@@ -255,9 +255,8 @@ export interface Sandbox {
 const SANDBOXD = join(ROOT, 'target/release/sandboxd');
 export const AIRLOCK_SIGN = join(ROOT, 'target/release/airlock-sign');
 
-/** The real sandboxd, dialling the Worker's tunnel route with a real bootstrap token its gateway expects. */
-export async function startSandboxd(world: GatewayWorld, rows: SessionRows): Promise<Sandbox> {
-  if (!existsSync(SANDBOXD)) throw new Error(`${SANDBOXD} is missing: run cargo build --release`);
+/** A bootstrap token for the session's tunnel, granted to its gateway as provisioning does. */
+export async function bootstrapToken(world: GatewayWorld, rows: SessionRows): Promise<string> {
   const { token, jti, expiresAt } = await mintToken(world.config, 'bootstrap', {
     sub: rows.sessionId,
     org: rows.orgId,
@@ -271,6 +270,13 @@ export async function startSandboxd(world: GatewayWorld, rows: SessionRows): Pro
     assignment: 'e2e',
   });
   if (!granted.ok) throw new Error(`expect-bootstrap: ${JSON.stringify(granted)}`);
+  return token;
+}
+
+/** The real sandboxd, dialling the Worker's tunnel route with a real bootstrap token its gateway expects. */
+export async function startSandboxd(world: GatewayWorld, rows: SessionRows): Promise<Sandbox> {
+  if (!existsSync(SANDBOXD)) throw new Error(`${SANDBOXD} is missing: run cargo build --release`);
+  const token = await bootstrapToken(world, rows);
   const home = join(world.dir, `sandbox-${rows.sessionId}`);
   mkdirSync(home, { recursive: true });
   const input = {

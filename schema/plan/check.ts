@@ -1,11 +1,12 @@
 import type { AgentRuntime } from './agents.ts';
+import { quoteUntrusted } from './authority.ts';
 import { CATALOG, type IntegrationDefinition, integrationByKey, RUNTIME_MODEL_APIS } from './catalog.ts';
 import { isEncryptedUrl } from './destinations.ts';
 import type { PlanErrorCode, PlanIssue } from './errors.ts';
 import { checkFields } from './fields.ts';
-import { hostsOverlap, matchOverlaps } from './match.ts';
+import { checkHostPattern, hostsOverlap, matchOverlaps } from './match.ts';
 import { connectionRoutes, type PlanConnection, RouteBuildError } from './routes.ts';
-import { type EgressRoute, HostPattern } from './types.ts';
+import type { EgressRoute } from './types.ts';
 
 // What a profile version must satisfy, as a list of issues with the field at
 // fault. The API reports them as 422 `errors` when a draft is saved or
@@ -226,8 +227,11 @@ export function checkVersion(
 
   version.egressAllowlist.forEach((host, i) => {
     const path = `egressAllowlist.${i}`;
-    if (!HostPattern.safeParse(host).success) {
-      issues.push(issue('INVALID_HOST', path, `"${host}" is not a host name or *.suffix pattern`));
+    const checked = checkHostPattern(host);
+    if (!checked.ok) {
+      issues.push(
+        issue('INVALID_HOST', path, `${quoteUntrusted(host)} is not a host or *.suffix: ${checked.message}`),
+      );
       return;
     }
     const clash = routes.find((r) => r.match.hosts.some((h) => hostsOverlap(h, host)));

@@ -221,6 +221,75 @@ describe('compileRuntimePlan', () => {
     ]);
   });
 
+  it('parses allowlist entries with the authority grammar: a bad entry is a path-qualified error', () => {
+    const bad = [
+      '127.0.0.1:9999#.pkgs.example.org',
+      '*.pkgs.example.org/x',
+      'user@files.example.com',
+      '*.0.0.1',
+      '127.1',
+      '*.localhost',
+      '*.a.localhost',
+      '0.0.0.0',
+      '[::]:80',
+      '[::ffff:7f00:1]',
+      'files.example.com:0',
+      'Files.Example.com',
+      'files.example.com.',
+      'fil\u00e9s.example.com',
+      '*.',
+      '*',
+    ];
+    const error = compileError(version({ egressAllowlist: bad }));
+    expect(error.issues.map((i) => [i.code, i.path])).toEqual(
+      bad.map((_, i) => ['INVALID_HOST', `egressAllowlist.${i}`]),
+    );
+    expect(error.issues[0]?.message).toBe(
+      '"127.0.0.1:9999#.pkgs.example.org" is not a host or *.suffix: "#" is not allowed in a host or port',
+    );
+    expect(error.issues[5]?.message).toContain('a wildcard never covers localhost names');
+    expect(error.issues[11]?.message).toContain('write it as "files.example.com"');
+    expect(error.issues[13]?.message).toContain('"fil\\xe9s.example.com"');
+    // IP literals and localhost are allowed when named exactly (loopback stand-ins, ADR 0020).
+    const plan = compileRuntimePlan({
+      version: version({
+        egressAllowlist: ['127.0.0.1:9000', '[::1]:8080', 'localhost:3000', '169.254.169.254'],
+      }),
+      connections,
+    });
+    expect(plan.passthrough).toEqual(
+      expect.arrayContaining(['127.0.0.1:9000', '169.254.169.254', 'localhost:3000', '[::1]:8080']),
+    );
+  });
+
+  it('refuses a base-URL override whose host is outside the grammar, naming the binding', () => {
+    const odd: PlanConnection = {
+      id: 'con_01JD00000000000000000000OD',
+      integration: 'jira',
+      status: 'active',
+      config: { base_url: 'https://[::ffff:127.0.0.1]/jira', email: 'bot@acme.test' },
+    };
+    const error = (() => {
+      try {
+        compileRuntimePlan({
+          version: version({ connectorBindings: [{ connectionId: odd.id }] }),
+          connections: [...connections, odd],
+        });
+      } catch (e) {
+        if (e instanceof PlanCompileError) return e;
+        throw e;
+      }
+      throw new Error('expected the compile to fail');
+    })();
+    expect(error.issues).toEqual([
+      expect.objectContaining({
+        code: 'INVALID_CONNECTION_CONFIG',
+        path: 'connectorBindings.0.connectionId',
+      }),
+    ]);
+    expect(error.issues[0]?.message).toContain('IPv4-mapped');
+  });
+
   it('names the field at fault for each profile mistake', () => {
     const codes = (v: PlanVersion) => compileError(v).issues.map((i) => [i.code, i.path]);
     expect(codes(version({ modelConnectionId: ids.anthropic }))).toEqual([

@@ -1,4 +1,5 @@
 export * from './agents.ts';
+export * from './authority.ts';
 export * from './catalog.ts';
 export * from './check.ts';
 export * from './compile.ts';

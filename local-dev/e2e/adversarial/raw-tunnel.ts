@@ -8,11 +8,19 @@ import {
 } from '@airlock/schema/tunnel';
 import { WebSocket } from 'ws';
 
-// What root inside a sandbox can do instead of running sandboxd: speak the
-// tunnel protocol (schema/tunnel/PROTOCOL.md) directly, with the real codec,
-// to the real gateway, and send whatever frames it likes — withhold credit,
-// open streams without end, chop data into tiny frames. Node twin of the DO
-// suites' scripted peer (durable-objects/session-gateway/test-support).
+// What root inside a sandbox can do instead of running sandboxd: it holds the
+// sandbox's token (root can read sandboxd's memory or its startup input) and
+// speaks the tunnel protocol (schema/tunnel/PROTOCOL.md) directly, with the
+// real codec, to the real gateway: any `http` OPEN meta it likes, credit
+// withheld, streams opened without end, data chopped into tiny frames. The
+// gateway must treat every field as hostile. Node twin of the DO suites'
+// scripted peer (durable-objects/session-gateway/test-support).
+
+export interface RawResponse {
+  readonly status: number | null;
+  readonly body: string;
+  readonly reset: { code: number; message: string } | null;
+}
 
 export interface RawStream {
   readonly id: number;
@@ -40,6 +48,10 @@ export class RawTunnel {
   }
 
   /** Dial `/tunnel/{sessionId}` with a bootstrap token, HELLO, WELCOME, confirm. */
+  static dial(workerUrl: string, sessionId: string, token: string): Promise<RawTunnel> {
+    return RawTunnel.connect(workerUrl, sessionId, token);
+  }
+
   static async connect(workerUrl: string, sessionId: string, token: string): Promise<RawTunnel> {
     const ws = new WebSocket(`${workerUrl.replace(/^http/, 'ws')}/tunnel/${sessionId}`, {
       headers: { authorization: `Bearer ${token}` },
@@ -153,6 +165,18 @@ export class RawTunnel {
     return stream;
   }
 
+  /** One bodiless `http` stream with exactly this meta; resolves at FIN or RESET. */
+  async request(meta: JsonObject, timeoutMs = 20_000): Promise<RawResponse> {
+    const stream = this.openHttp(meta, { fin: true });
+    await this.until(
+      `an answer on stream ${stream.id}`,
+      () => stream.fin || stream.reset !== null,
+      timeoutMs,
+    );
+    const status = stream.head === null ? null : Number(stream.head.status);
+    return { status, body: this.body(stream), reset: stream.reset };
+  }
+
   /** DATA in frames of `frameSize` bytes, within the credit the gateway gave. */
   async write(stream: RawStream, data: Uint8Array, frameSize = MAX_PAYLOAD, fin = false): Promise<void> {
     let offset = 0;
@@ -179,12 +203,16 @@ export class RawTunnel {
   }
 }
 
-/** A request head as sandboxd would put it in OPEN (PROTOCOL.md §5.3). */
+/**
+ * A request head as sandboxd puts it in OPEN for intercepted HTTPS (PROTOCOL.md §5.3, ADR 0105):
+ * the host it parsed, the port, and what it saw (CONNECT target, server name, Host header).
+ */
 export function httpMeta(
   method: string,
-  authority: string,
+  host: string,
   path: string,
   headers: [string, string][] = [],
 ): JsonObject {
+  const authority = { host, port: 443, seen: { connect: `${host}:443`, sni: host, host } };
   return { method, scheme: 'https', authority, path, headers };
 }
