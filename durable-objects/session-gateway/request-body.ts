@@ -62,6 +62,20 @@ export class RequestBody {
     );
   }
 
+  /**
+   * A copy of the body's first `limit` bytes (fewer if it ends sooner), once they have arrived;
+   * the bytes stay queued for readable(). Only what the sandbox's credit lets it send is ever
+   * queued, and the first window (64 KiB) needs no credit back, so this waits for nothing that
+   * could only come once fetch reads. A failed body yields what arrived (fetch then fails).
+   */
+  async prefix(limit: number): Promise<Uint8Array> {
+    while (this.#queue.length < limit && !this.#ended && this.#error === null)
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    return this.#queue.peek(limit);
+  }
+
   /** A body that fetch will never read (denied, failed): consume it to keep credit flowing. */
   discard(): void {
     this.#stream.consumed(this.#queue.length);

@@ -37,7 +37,8 @@ export interface GatewayAuditEvent {
   readonly lastAt?: number;
 }
 
-export type SessionStopReason = 'idle' | 'tunnel_lost';
+/** `leak_blocked`: the tripwire blocked a request and the profile stops sessions when it does. */
+export type SessionStopReason = 'idle' | 'tunnel_lost' | 'leak_blocked';
 
 /** The control plane's internal RPC surface used by Durable Objects (ADR 0001). */
 export interface ControlPlaneInternalRpc {
