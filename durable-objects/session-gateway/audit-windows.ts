@@ -3,7 +3,7 @@ import { newId } from '@airlock/schema/ids';
 
 // Denied requests, aggregated (ADR 0115): a sandbox looping on a denied host
 // must not grow the outbox or `audit_events` by a row per attempt. Denials are
-// one event per (action, host) and window (limits.denied_audit_window_seconds):
+// one event per (action, decision, host) and window (limits.denied_audit_window_seconds):
 // the window's first request, with `count` and `lastAt` growing as more come.
 // A window past MAX_HOSTS distinct hosts folds the rest into one row with host
 // `*`, so spraying random host names is bounded too. The window's latest state
@@ -28,8 +28,8 @@ export function aggregated(event: GatewayAuditEvent): boolean {
   return event.action === 'egress.request' || event.detail.error === 'RATE_LIMITED';
 }
 
-const overflowKey = (action: string) => `overflow:${action}`;
-const hostKey = (action: string, host: string | null) => JSON.stringify([action, host]);
+const overflowKey = (e: GatewayAuditEvent) => `overflow:${JSON.stringify([e.action, e.decision])}`;
+const hostKey = (e: GatewayAuditEvent) => JSON.stringify([e.action, e.decision, e.host]);
 
 export class DeniedWindows {
   readonly #sql: SqlStorage;
@@ -41,7 +41,7 @@ export class DeniedWindows {
   /** The window's event after counting `event` in (a fresh one, or the open window grown by one). */
   count(event: GatewayAuditEvent, now: number, windowMs: number): GatewayAuditEvent {
     this.#sql.exec('DELETE FROM audit_windows WHERE opened_at <= ?', now - windowMs);
-    let key = hostKey(event.action, event.host);
+    let key = hostKey(event);
     let open = this.#get(key);
     let overflow = false;
     if (open === null) {
@@ -50,7 +50,7 @@ export class DeniedWindows {
         .one().n;
       if (tracked >= MAX_HOSTS) {
         overflow = true;
-        key = overflowKey(event.action);
+        key = overflowKey(event);
         open = this.#get(key);
       }
     }

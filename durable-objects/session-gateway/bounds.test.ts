@@ -1,4 +1,5 @@
 import { DEFAULT_SESSION_SETTINGS } from '@airlock/schema/gateway';
+import { PLACEHOLDER_SECRET } from '@airlock/schema/plan';
 import { CloseCode, DEFAULT_WINDOW } from '@airlock/schema/tunnel';
 import { describe, expect, inject, it } from 'vitest';
 import { MAX_HOSTS } from './audit-windows.ts';
@@ -152,6 +153,25 @@ describe('denied requests in the audit trail', () => {
       ['commit.signed', 'NAMESPACE_NOT_ALLOWED', 1],
       ['commit.signed', 'NAMESPACE_NOT_ALLOWED', 1],
       ['commit.signed', 'RATE_LIMITED', 4],
+    ]);
+  });
+
+  it('leave blocked leaks one row each: every attempt is evidence, and none is folded into a denial', async () => {
+    const { world, peer, stub } = await startSession(() => [], { passthrough: [host] });
+    for (let i = 0; i < 3; i++) {
+      const leaked = await peer.request({ ...get(`/leak/${i}`), headers: [['x-note', PLACEHOLDER_SECRET]] });
+      expect(leaked.header('x-airlock-decision')).toBe('leak_blocked');
+      expect((await peer.request(get(`/denied/${i}`, 'denied.example'))).status).toBe(403);
+    }
+    await stub.flushAudit();
+    const rows = await auditRows(world.sessionId);
+    expect(rows.filter((r) => r.decision === 'leak_blocked').map((r) => [r.path, r.count])).toEqual([
+      ['/leak/0', 1],
+      ['/leak/1', 1],
+      ['/leak/2', 1],
+    ]);
+    expect(rows.filter((r) => r.decision === 'denied').map((r) => [r.path, r.count])).toEqual([
+      ['/denied/0', 3],
     ]);
   });
 
