@@ -18,19 +18,23 @@ import { curl } from './sandbox-client.ts';
 // A sandbox that loops on denied requests must not grow the gateway's audit
 // outbox or Postgres' audit_events without bound: denials are one row per
 // (session, host, decision) and window, with a count and first/last seen.
-// Brokered requests stay one row each. Real sandboxd and curl against the
-// real gateway under `wrangler dev`, real Postgres.
+// Brokered requests stay one row each; the session's other requests and a
+// second session on the machine are answered meanwhile. Real sandboxd and curl
+// against the real gateway under `wrangler dev`, real Postgres.
 
 let world: GatewayWorld;
 let rows: SessionRows;
 let sandbox: Sandbox;
 let home: string;
+/** A second session on the same machine: the loop must not slow it down. */
+let neighbour: { rows: SessionRows; sandbox: Sandbox; home: string };
 
-beforeAll(async () => {
-  world = await startGatewayWorld(inject('airlock'));
-  rows = await createSessionRows(world);
-  const key = await createConnection(world, rows.orgId, 'openai', { api_key: `sk-audit-${rows.orgId}` });
-  await applyPlan(world, rows, [
+async function session(name: string) {
+  const created = await createSessionRows(world);
+  const key = await createConnection(world, created.orgId, 'openai', {
+    api_key: `sk-audit-${created.orgId}`,
+  });
+  await applyPlan(world, created, [
     {
       id: 'rt_api',
       match: { hosts: ['api.example.com'], pathPrefixes: [], methods: [] },
@@ -40,13 +44,20 @@ beforeAll(async () => {
       integration: 'openai',
     },
   ]);
-  home = join(world.dir, 'home');
-  mkdirSync(home, { recursive: true });
-  sandbox = await startSandboxd(world, rows);
+  const dir = join(world.dir, name);
+  mkdirSync(dir, { recursive: true });
+  return { rows: created, sandbox: await startSandboxd(world, created), home: dir };
+}
+
+beforeAll(async () => {
+  world = await startGatewayWorld(inject('airlock'));
+  ({ rows, sandbox, home } = await session('home'));
+  neighbour = await session('neighbour');
 }, 240_000);
 
 afterAll(async () => {
   await sandbox?.stop();
+  await neighbour?.sandbox.stop();
   await world?.stop();
 }, 60_000);
 
@@ -66,8 +77,15 @@ async function loop(url: string, n: number): Promise<void> {
 
 describe('a loop of denied requests', () => {
   it('is one audit row per host and window with the count; brokered requests stay one row each', async () => {
-    await loop('https://denied.example.org/loop/{n}', 300);
-    await loop('https://api.example.com/ok?n={n}', 10);
+    const looping = loop('https://denied.example.org/loop/{n}', 300);
+    // Meanwhile the session's other requests and its neighbour's are answered.
+    for (const s of [{ rows, sandbox, home }, neighbour])
+      expect(await curl(s.sandbox, s.home, 'https://api.example.com/ok?during=1')).toEqual({
+        status: 200,
+        body: 'ok',
+      });
+    await looping;
+    await loop('https://api.example.com/ok?n={n}', 9);
     const denied = await trail('denied.example.org');
     // Normally one row; two if the loop straddled a window.
     expect(denied.length).toBeGreaterThanOrEqual(1);
@@ -80,6 +98,13 @@ describe('a loop of denied requests', () => {
     }
     const brokered = await trail('api.example.com');
     expect(brokered.map((r) => [r.decision, r.count])).toEqual(Array(10).fill(['brokered', 1]));
+    // The neighbour's trail is its own: one brokered row, none of the loop's denials.
+    await world.harness(neighbour.rows.sessionId, 'flush-audit');
+    const theirs = await world.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.sessionId, neighbour.rows.sessionId));
+    expect(theirs.map((r) => [r.decision, r.host, r.count])).toEqual([['brokered', 'api.example.com', 1]]);
   }, 180_000);
 
   it('over many hosts is bounded too: past the hosts one window tracks, the rest share one row', async () => {

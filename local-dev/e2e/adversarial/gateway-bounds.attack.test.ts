@@ -153,6 +153,12 @@ describe('WebSocket upgrades through the gateway', () => {
     // The upstream holds the rest of its body until released: only streaming shows the first part.
     await until('the first part of the refusal', () => received().includes(REFUSAL_FIRST), 10_000);
     expect(received()).toMatch(/^HTTP\/1\.1 200/);
+    // While the refusal is held open, the session's other requests and the neighbour's go through.
+    expect(await curl(attacked.sandbox, attacked.home, 'https://api.example.com/ok')).toEqual({
+      status: 200,
+      body: 'ok',
+    });
+    await neighbourWorks();
     hostile.releaseRefusal();
     await until('the rest of the refusal', () => received().includes('the rest'), 10_000);
     socket.destroy();
@@ -264,6 +270,10 @@ describe('a sandbox speaking the tunnel protocol itself', () => {
     expect(stream.reset).toBeNull();
     expect(took).toBeLessThan(30_000);
     tunnel.send({ type: 'reset', stream: stream.id, flags: 0, code: CloseCode.CANCEL, message: '' });
+    // The same tunnel serves a plain request after it.
+    const plain = tunnel.openHttp(httpMeta('GET', 'api.example.com', '/ok'), { fin: true });
+    await tunnel.until('the plain response', () => plain.fin || plain.reset !== null);
+    expect([plain.head?.status, tunnel.body(plain)]).toEqual([200, 'ok']);
   }, 150_000);
 
   it('cannot make the gateway hold WebSocket messages it never reads past the tunnel budget', async () => {
