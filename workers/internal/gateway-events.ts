@@ -52,15 +52,17 @@ export async function insertAuditBatch(db: Database, events: readonly GatewayAud
     .onConflictDoUpdate({
       target: auditEvents.id,
       set: {
-        count: sql`greatest(${auditEvents.count}, excluded.count)`,
+        count: sql`excluded.count`,
         lastAt: sql`greatest(${auditEvents.lastAt}, excluded.last_at)`,
       },
-      // Only the same session's egress row can grow (ids are the gateway's; nothing else matches).
-      setWhere: sql`${auditEvents.kind} = 'egress' and ${auditEvents.sessionId} = excluded.session_id`,
+      // Only the same session's egress row can grow (ids are the gateway's; nothing else matches),
+      // and only upwards: a retried or reordered copy of a window changes nothing.
+      setWhere: sql`${auditEvents.kind} = 'egress' and ${auditEvents.sessionId} = excluded.session_id and excluded.count > ${auditEvents.count}`,
     })
-    .returning({ id: auditEvents.id });
+    // xmax is 0 for a row this statement inserted, set for one it grew.
+    .returning({ inserted: sql<boolean>`xmax = 0` });
   await flagLeaks(db, events);
-  return rows.length;
+  return rows.filter((r) => r.inserted).length;
 }
 
 /** A session with a blocked leak keeps the time of its first one (a retried batch changes nothing). */
