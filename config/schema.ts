@@ -212,7 +212,7 @@ const limits = z.strictObject({
     .min(64 * 1024)
     .max(64 * 1024 * 1024)
     .default(16 * 1024 * 1024),
-  /** Denied requests are audited as one row per (session, host) and window of this length, with a count. */
+  /** Denied requests are audited as one row per (session, host, decision) and window of this length, with a count. */
   denied_audit_window_seconds: z.number().int().min(1).max(3600).default(60),
 });
 

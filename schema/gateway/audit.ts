@@ -28,7 +28,7 @@ export interface GatewayAuditEvent {
   readonly durationMs: number;
   readonly detail: Readonly<Record<string, string | number | boolean | null>>;
   /**
-   * Denied requests are aggregated per (session, host) and window (ADR 0115): the event is the
+   * Denied requests are aggregated per (session, host, decision) and window (ADR 0115): the event is the
    * window's first request (`at`), `count` how many it stands for so far, `lastAt` the latest.
    * The gateway ships a window again as it grows; the control plane keeps the largest count.
    * Absent on everything else (one event each).

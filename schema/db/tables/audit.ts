@@ -33,7 +33,7 @@ export const auditEvents = pgTable(
     bytesOut: bigint('bytes_out', { mode: 'number' }),
     durationMs: integer('duration_ms'),
     /**
-     * Requests this row stands for. Denied egress is one row per (session, host) and window
+     * Requests this row stands for. Denied egress is one row per (session, host, decision) and window
      * (`at` first seen, `last_at` last seen; ADR 0115); every other row is one event.
      */
     count: integer('count').notNull().default(1),
