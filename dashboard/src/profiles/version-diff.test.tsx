@@ -17,6 +17,7 @@ const base: ProfileVersion = {
   sandboxProvider: 'docker',
   modelConnectionId: 'con_01M845HXPYPSR9PA19MMXHJW5A',
   gitConnectionId: null,
+  providerConnectionId: null,
   repositories: [],
   connectorBindings: [],
   setupScript: 'apt-get update\nnpm ci\n',
