@@ -151,14 +151,12 @@ export class ProcessTable {
 
   async signal(selector: { pid?: number; tag?: string }, signal: 'KILL' | 'TERM'): Promise<void> {
     const proc = this.find(selector);
-    const exec = await this.#docker
-      .getContainer(this.#containerId)
-      .exec({
-        Cmd: ['kill', `-${signal}`, String(proc.pid)],
-        User: 'root',
-        AttachStdout: false,
-        AttachStderr: false,
-      });
+    const exec = await this.#docker.getContainer(this.#containerId).exec({
+      Cmd: ['kill', `-${signal}`, String(proc.pid)],
+      User: 'root',
+      AttachStdout: false,
+      AttachStderr: false,
+    });
     await exec.start({ Detach: true });
   }
 
