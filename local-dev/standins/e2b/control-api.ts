@@ -22,7 +22,6 @@ export interface ControlFaults {
 
 /** The routes served, as `METHOD /path/{param}` in the OpenAPI document's spelling. */
 export const ROUTES = [
-  'GET /health',
   'POST /sandboxes',
   'POST /v2/sandboxes',
   'GET /sandboxes',
@@ -94,7 +93,7 @@ export class ControlApi {
         const params = match(pattern, method, url.pathname);
         if (params === null) continue;
         route = pattern;
-        if (pattern !== 'GET /health') this.#authenticate(req);
+        this.#authenticate(req);
         const [code, body] = await this.#route(pattern, params, req, url);
         status = code;
         send(res, code, body);
@@ -142,8 +141,6 @@ export class ControlApi {
     url: URL,
   ): Promise<[number, unknown?]> {
     switch (pattern) {
-      case 'GET /health':
-        return [200, { message: 'Health check successful' }];
       case 'POST /sandboxes':
       case 'POST /v2/sandboxes':
         return [201, await this.#create(await this.#json(req))];
@@ -201,7 +198,30 @@ export class ControlApi {
       case 'GET /templates/{templateID}': {
         const template = this.registry.templates.get(params.templateID ?? '');
         if (template === undefined) throw new ApiError(404, `template "${params.templateID}" not found`);
-        return [200, { templateID: template.templateID, public: false, names: template.names, builds: [] }];
+        const at = template.createdAt.toISOString();
+        return [
+          200,
+          {
+            templateID: template.templateID,
+            public: false,
+            aliases: [],
+            names: template.names,
+            createdAt: at,
+            updatedAt: at,
+            lastSpawnedAt: null,
+            spawnCount: 0,
+            builds: [
+              {
+                buildID: `build-${template.templateID}`,
+                cpuCount: template.cpuCount,
+                memoryMB: template.memoryMB,
+                createdAt: at,
+                updatedAt: at,
+                status: 'ready',
+              },
+            ],
+          } satisfies Schemas['TemplateWithBuilds'],
+        ];
       }
       case 'DELETE /templates/{templateID}':
         if (!(await this.registry.deleteTemplate(params.templateID ?? '')))
@@ -221,7 +241,7 @@ export class ControlApi {
     if (fault === 'slow') await new Promise((resolve) => setTimeout(resolve, this.faults.slowMs));
     if (typeof body.templateID !== 'string') throw new ApiError(400, 'templateID is required');
     const template = this.registry.template(body.templateID);
-    if (template === undefined) throw new ApiError(404, `template '${body.templateID}' not found`);
+    if (template === undefined) throw new ApiError(400, `template '${body.templateID}' not found`);
     const strings = (value: unknown, name: string): Record<string, string> => {
       if (value === undefined || value === null) return {};
       if (

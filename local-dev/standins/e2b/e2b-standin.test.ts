@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ALL_TRAFFIC, CommandExitError, Sandbox } from 'e2b';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBaseImage } from '../../../runner/images/build.ts';
 import { type E2bStandIn, startE2bStandIn } from './index.ts';
 
 // The E2B stand-in driven by the unmodified `e2b` SDK: sandboxes are real
@@ -15,6 +16,7 @@ let world: Server;
 let worldHits: string[] = [];
 
 beforeAll(async () => {
+  await ensureBaseImage({ progress: () => {} });
   world = createServer((req, res) => {
     worldHits.push(`${req.headers.host} ${req.url}`);
     res.end('gateway says hi');
