@@ -27,6 +27,7 @@ export function versionOut(row: VersionRow): ProfileVersion {
     setupScript: row.setupScript,
     egressAllowlist: [...row.egressAllowlist],
     resources: { ...row.resources },
+    stopSessionOnLeak: row.stopSessionOnLeak,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
     publishedAt: iso(row.publishedAt),
@@ -106,6 +107,7 @@ export function planVersionOf(row: VersionRow): PlanVersion {
     repositories: row.repositories,
     connectorBindings: row.connectorBindings,
     egressAllowlist: row.egressAllowlist,
+    stopSessionOnLeak: row.stopSessionOnLeak,
   };
 }
 
@@ -222,6 +224,7 @@ type DraftChanges = Partial<
     | 'setupScript'
     | 'egressAllowlist'
     | 'resources'
+    | 'stopSessionOnLeak'
   >
 >;
 
@@ -234,6 +237,7 @@ export function draftChanges(input: UpdateDraft): DraftChanges {
   if (input.gitConnectionId !== undefined) out.gitConnectionId = input.gitConnectionId;
   if (input.providerConnectionId !== undefined) out.providerConnectionId = input.providerConnectionId;
   if (input.setupScript !== undefined) out.setupScript = input.setupScript;
+  if (input.stopSessionOnLeak !== undefined) out.stopSessionOnLeak = input.stopSessionOnLeak;
   if (input.egressAllowlist !== undefined)
     out.egressAllowlist = input.egressAllowlist.map((h) => h.toLowerCase());
   if (input.repositories !== undefined)
