@@ -3,6 +3,7 @@ import { loadConfig } from './lib/context.ts';
 import { openDb } from './lib/db.ts';
 import type { Env } from './lib/env.ts';
 import { createLogger } from './lib/log.ts';
+import { sweepRemoteOrphans } from './lifecycle/remote-orphans.ts';
 import { sweepSessions } from './lifecycle/sweep.ts';
 
 // The one Worker: HTTP routing, the Durable Object classes, the Workflows and
@@ -29,6 +30,8 @@ export default {
     const handle = openDb(config);
     try {
       await sweepSessions({ env, db: handle.db, config }, new Date(controller.scheduledTime));
+      // Sandboxes at remote providers whose owner is no longer live (issue 15).
+      await sweepRemoteOrphans({ env, db: handle.db, config });
     } finally {
       await handle.end().catch(() => {});
     }

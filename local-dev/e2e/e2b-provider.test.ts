@@ -1,3 +1,4 @@
+import { ALL_TRAFFIC, Sandbox } from 'e2b';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { waitFor } from '../services/ports.ts';
@@ -53,6 +54,14 @@ async function quotaIsBack(): Promise<void> {
       (await world.api<{ activeSessions: number }>('GET', `/orgs/${world.orgId}/quota`)).activeSessions === 0,
     60_000,
   );
+}
+
+/** One tick of the Worker's cron (wrangler dev fires none by itself); answers once the handler ran. */
+async function cronTick(): Promise<void> {
+  const response = await fetch(
+    `${world.workerUrl}/cdn-cgi/local/scheduled?cron=${encodeURIComponent('* * * * *')}`,
+  );
+  expect(response.ok).toBe(true);
 }
 
 async function nothingRunning(): Promise<void> {
@@ -142,6 +151,9 @@ describe('sessions on E2B (the stand-in, driven by the e2b SDK from the Worker)'
       });
       await waitFor('the agent terminal to print', async () => output.length > 0, 60_000);
       ws.close();
+      // The orphan sweep leaves a live session's sandbox alone.
+      await cronTick();
+      expect(await world.containerOf(session.id)).toBeDefined();
 
       const container = await world.containerOf(session.id);
       if (container === undefined) throw new Error(`no E2B sandbox for ${session.id}`);
@@ -208,4 +220,28 @@ describe('sessions on E2B (the stand-in, driven by the e2b SDK from the Worker)'
     await nothingRunning();
     await quotaIsBack();
   }, 600_000);
+
+  it('kills, on the next cron tick, an E2B sandbox Airlock made whose owner is gone (the orphan sweep)', async () => {
+    needsSnapshot();
+    // What a lost workflow or a failed kill leaves behind: labelled as Airlock's, owned by no live session.
+    const orphan = await Sandbox.create('airlock-base', {
+      apiKey: e2b().apiKey,
+      apiUrl: e2b().apiUrl,
+      sandboxUrl: e2b().sandboxUrl,
+      timeoutMs: 600_000,
+      metadata: { airlock: '1', airlockSandboxId: 'ses_01M8ZZZZZZZZZZZZZZZZZZZZZZ', airlockOrg: world.orgId },
+      network: { allowOut: [GATEWAY_HOST], denyOut: [ALL_TRAFFIC] },
+    });
+    expect(await e2b().containers()).toHaveLength(1);
+    const before = e2b().served.length;
+    await cronTick();
+    await nothingRunning();
+    expect(e2b().registry.sandboxes.has(orphan.sandboxId)).toBe(false);
+    // Killed through E2B's API (the Worker's sweep), not by E2B's own timer.
+    expect(
+      e2b()
+        .served.slice(before)
+        .some((r) => r.route === 'DELETE /sandboxes/{sandboxID}' && r.status === 204),
+    ).toBe(true);
+  }, 180_000);
 });
