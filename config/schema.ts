@@ -150,6 +150,16 @@ const sandbox = z
      */
     npm_registry: url().optional(),
     /**
+     * Disk (MB) of a sandbox whose profile sets none: the size of the filesystem that holds
+     * everything a Docker sandbox can write (home, workspace, temporary files).
+     */
+    default_disk_mb: z
+      .number()
+      .int()
+      .min(512)
+      .max(1024 * 1024)
+      .default(10 * 1024),
+    /**
      * Whose provider account remote sandboxes (E2B, Modal) run in: `org` — the sandbox-provider
      * connection the profile names (each org pays for and sees its own sandboxes); `deployment` —
      * the keys below, for every org (a hosted Airlock that bills its orgs itself). ADR 0163.

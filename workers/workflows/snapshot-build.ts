@@ -166,6 +166,7 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
             settings: { ...DEFAULT_SESSION_SETTINGS, idleTimeoutSeconds: 4 * 3600 },
             image: ctx.image,
             resources: ctx.resources,
+            purpose: 'build',
             provider: ctx.provider,
             providerConnectionId: ctx.providerConnectionId,
             lifetimeSeconds: 4 * 3600,
