@@ -3,6 +3,7 @@ import { loadConfig } from './lib/context.ts';
 import { openDb } from './lib/db.ts';
 import type { Env } from './lib/env.ts';
 import { createLogger, safeErrorMessage } from './lib/log.ts';
+import { sweepRemoteOrphans } from './lifecycle/remote-orphans.ts';
 import { sweepSessions } from './lifecycle/sweep.ts';
 import { runScheduler } from './triggers/scheduler.ts';
 
@@ -34,6 +35,8 @@ export default {
       );
       // Sessions whose lifecycle died without finishing (ADR 0035).
       await sweepSessions({ env, db: handle.db, config }, new Date(controller.scheduledTime));
+      // Sandboxes at remote providers whose owner is no longer live (issue 15).
+      await sweepRemoteOrphans({ env, db: handle.db, config });
     } finally {
       await handle.end().catch(() => {});
     }

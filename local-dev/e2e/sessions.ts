@@ -10,6 +10,8 @@ export interface PublishedProfile {
   readonly snapshotId: string;
   readonly openaiConnectionId: string;
   readonly githubConnectionId: string;
+  /** The org's E2B connection, on a world whose sandboxes run at the E2B stand-in. */
+  readonly providerConnectionId: string | null;
 }
 
 export interface SnapshotView {
@@ -33,6 +35,7 @@ export async function publishCodexProfile(
   input: { name?: string; setupScript?: string } = {},
 ): Promise<PublishedProfile> {
   const org = `/orgs/${world.orgId}`;
+  const provider = world.e2b === null ? null : await e2bConnection(world);
   const openai = await world.api<{ id: string }>('POST', `${org}/connections`, {
     integration: 'openai',
     name: `OpenAI ${Math.random().toString(36).slice(2, 8)}`,
@@ -54,7 +57,8 @@ export async function publishCodexProfile(
   });
   await world.api('PATCH', `${org}/profiles/${profile.id}/versions/${profile.draftVersionId}`, {
     agentRuntime: 'codex',
-    sandboxProvider: 'docker',
+    sandboxProvider: world.provider,
+    ...(provider === null ? {} : { providerConnectionId: provider }),
     modelConnectionId: openai.id,
     gitConnectionId: github.id,
     repositories: [{ repository: 'acme/widgets' }],
@@ -71,7 +75,20 @@ export async function publishCodexProfile(
     snapshotId: published.snapshot.id,
     openaiConnectionId: openai.id,
     githubConnectionId: github.id,
+    providerConnectionId: provider,
   };
+}
+
+/** The org's own E2B account (the stand-in's), as a sandbox-provider connection. */
+export async function e2bConnection(world: CredentiallessWorld): Promise<string> {
+  if (world.e2b === null) throw new Error('this world has no E2B stand-in');
+  const created = await world.api<{ id: string }>('POST', `/orgs/${world.orgId}/connections`, {
+    integration: 'e2b',
+    name: `E2B ${Math.random().toString(36).slice(2, 8)}`,
+    config: { base_url: world.e2b.apiUrl },
+    credentials: { api_key: world.e2b.apiKey },
+  });
+  return created.id;
 }
 
 export async function waitForSnapshot(

@@ -25,6 +25,8 @@ export interface Loaded {
   readonly provider: 'docker' | 'e2b' | 'modal';
   readonly imageRef: string;
   readonly resources: ProfileResources;
+  /** E2B/Modal: the version's sandbox-provider connection (null: Docker, or the deployment's keys). */
+  readonly providerConnectionId: string | null;
   readonly attribution: {
     startedBy: string | null;
     triggerId: string | null;
@@ -35,7 +37,12 @@ export interface Loaded {
 
 export async function load(db: Database, sessionId: string): Promise<Loaded> {
   const [row] = await db
-    .select({ session: sessions, resources: profileVersions.resources, snapshot: snapshots })
+    .select({
+      session: sessions,
+      resources: profileVersions.resources,
+      providerConnectionId: profileVersions.providerConnectionId,
+      snapshot: snapshots,
+    })
     .from(sessions)
     .innerJoin(profileVersions, eq(profileVersions.id, sessions.profileVersionId))
     .leftJoin(snapshots, eq(snapshots.id, sessions.snapshotId))
@@ -55,6 +62,7 @@ export async function load(db: Database, sessionId: string): Promise<Loaded> {
     provider: session.provider,
     imageRef: snapshot.imageRef,
     resources: row.resources,
+    providerConnectionId: row.providerConnectionId,
     attribution: {
       startedBy: session.startedBy,
       triggerId: session.triggerId,

@@ -161,6 +161,9 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
               image: s.imageRef,
               resources: s.resources,
               provider: s.provider,
+              providerConnectionId: s.providerConnectionId,
+              // The provider's own timer ends the sandbox a little after the TTL whatever happens here.
+              lifetimeSeconds: Math.ceil((s.createdAt + ttlMs - Date.now()) / 1000) + 300,
               onCreated: async (created) => {
                 await saveSandboxRef(db, sessionId, created);
                 await transition(db, sessionId, {
@@ -319,7 +322,7 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
         .where(eq(sessions.id, sessionId));
       const ref: SandboxRef | null = parseSandboxRef(row?.sandboxRef ?? null);
       if (ref === null) return { exitCode: null };
-      return teardown({ env: this.env, db }, ref);
+      return teardown({ env: this.env, db, config: loadConfig(this.env) }, ref);
     });
   }
 

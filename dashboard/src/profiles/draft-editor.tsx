@@ -15,6 +15,7 @@ import { useOrg } from '../api/session.ts';
 import { Notice, ProblemAlert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { NumberField, SelectField, TextArea, TextField } from '../ui/field.tsx';
+import { ProviderNote } from './provider-notes.tsx';
 import { ScriptEditor } from './script-editor.tsx';
 
 // The draft editor: every setting of the one editable version. Saving sends
@@ -25,6 +26,7 @@ type Draft = Pick<
   ProfileVersion,
   | 'agentRuntime'
   | 'sandboxProvider'
+  | 'providerConnectionId'
   | 'modelConnectionId'
   | 'gitConnectionId'
   | 'repositories'
@@ -39,6 +41,7 @@ type Draft = Pick<
 const draftOf = (v: ProfileVersion): Draft => ({
   agentRuntime: v.agentRuntime,
   sandboxProvider: v.sandboxProvider,
+  providerConnectionId: v.providerConnectionId,
   modelConnectionId: v.modelConnectionId,
   gitConnectionId: v.gitConnectionId,
   repositories: v.repositories,
@@ -104,6 +107,7 @@ export function DraftEditor({
     return i?.kind === 'model' && i.modelApi !== null && apis.includes(i.modelApi);
   });
   const gits = usable.filter((c) => kindOf(c)?.kind === 'git');
+  const accounts = usable.filter((c) => c.integration === draft.sandboxProvider);
   const connectors = usable.filter((c) => kindOf(c)?.kind === 'connector');
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((d) => ({ ...d, [key]: value }));
 
@@ -142,6 +146,23 @@ export function DraftEditor({
             ))}
           </SelectField>
         </div>
+        {draft.sandboxProvider === 'docker' ? null : (
+          <SelectField
+            label="Provider account"
+            value={draft.providerConnectionId ?? ''}
+            error={under('providerConnectionId')}
+            help={`The ${draft.sandboxProvider} sandbox-provider connection whose account runs this profile's sandboxes (none: the deployment's own, if it has one).`}
+            onChange={(e) => set('providerConnectionId', e.target.value === '' ? null : e.target.value)}
+          >
+            <option value="">None</option>
+            {accounts.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </SelectField>
+        )}
+        <ProviderNote provider={draft.sandboxProvider} />
         <SelectField
           label="Model provider connection"
           value={draft.modelConnectionId ?? ''}

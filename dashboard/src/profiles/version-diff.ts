@@ -27,6 +27,7 @@ export function describeVersion(v: ProfileVersion, names: Names): [string, strin
   return [
     ['Agent runtime', v.agentRuntime],
     ['Sandbox provider', v.sandboxProvider],
+    ['Provider account', connectionName(v.providerConnectionId, names)],
     ['Model provider', connectionName(v.modelConnectionId, names)],
     ['Git connection', connectionName(v.gitConnectionId, names)],
     [

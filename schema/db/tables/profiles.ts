@@ -80,6 +80,10 @@ export const profileVersions = pgTable(
     sandboxProvider: sandboxProviderEnum('sandbox_provider').notNull().default('docker'),
     modelConnectionId: text('model_connection_id').references(() => connections.id, { onDelete: 'restrict' }),
     gitConnectionId: text('git_connection_id').references(() => connections.id, { onDelete: 'restrict' }),
+    /** E2B/Modal: the org's sandbox-provider connection whose account runs it (ADR 0163). */
+    providerConnectionId: text('provider_connection_id').references(() => connections.id, {
+      onDelete: 'restrict',
+    }),
     repositories: jsonb('repositories').$type<RepositoryRef[]>().notNull().default([]),
     connectorBindings: jsonb('connector_bindings').$type<ConnectorBinding[]>().notNull().default([]),
     setupScript: text('setup_script').notNull().default(''),
@@ -124,6 +128,8 @@ export const snapshots = pgTable(
     /** Provider image reference once ready (docker image id, E2B snapshot id, Modal image id). */
     imageRef: text('image_ref'),
     runnerId: text('runner_id'),
+    /** The build sandbox's reference (JSON `SandboxRef`), so teardown finds it on any provider. */
+    sandboxRef: text('sandbox_ref'),
     exitCode: integer('exit_code'),
     failureReason: text('failure_reason'),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),

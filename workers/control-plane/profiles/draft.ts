@@ -45,6 +45,7 @@ export const draftRoutes = [
         const errors = await versionErrors(db, next, {
           completeness: false,
           allowPlainHttp: allowsPlainHttp(scope.config()),
+          providerCredentials: scope.config().sandbox.provider_credentials,
         });
         if (errors.length > 0) throw validationProblem(errors);
       }
@@ -83,6 +84,7 @@ export const draftRoutes = [
       const errors = await versionErrors(db, draft, {
         completeness: true,
         allowPlainHttp: allowsPlainHttp(scope.config()),
+        providerCredentials: scope.config().sandbox.provider_credentials,
       });
       if (errors.length > 0) throw validationProblem(errors);
       const now = scope.now();
@@ -117,6 +119,7 @@ export const draftRoutes = [
               sandboxProvider: published.sandboxProvider,
               modelConnectionId: published.modelConnectionId,
               gitConnectionId: published.gitConnectionId,
+              providerConnectionId: published.providerConnectionId,
               repositories: published.repositories,
               connectorBindings: published.connectorBindings,
               setupScript: published.setupScript,
