@@ -23,7 +23,9 @@ export async function buildCli(): Promise<string> {
     // ws's optional native helpers: absent, it uses its JavaScript fallbacks.
     external: ['bufferutil', 'utf-8-validate'],
     // Bundled CommonJS (ws, cli-table3) calls require() for Node built-ins.
-    banner: { js: "import { createRequire as __airlockRequire } from 'node:module';\nconst require = __airlockRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __airlockRequire } from 'node:module';\nconst require = __airlockRequire(import.meta.url);",
+    },
     legalComments: 'none',
     logLevel: 'warning',
   });

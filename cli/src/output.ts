@@ -106,8 +106,8 @@ export class Output {
     if (this.#stderr.isTTY && !this.json) {
       const spinner = yoctoSpinner({ text, stream: this.#stderr }).start();
       return {
-        update: (next) => {
-          spinner.text = next;
+        update: (next, detail) => {
+          spinner.text = detail === undefined ? next : `${next} ${pc.dim(detail)}`;
         },
         stop: (final) => {
           if (final === undefined) spinner.stop();
@@ -139,7 +139,8 @@ export class Output {
 }
 
 export interface Progress {
-  update(text: string): void;
+  /** `detail` (e.g. seconds elapsed) shows on a spinner only; without a terminal, only changes of `text` print. */
+  update(text: string, detail?: string): void;
   stop(final?: string): void;
 }
 

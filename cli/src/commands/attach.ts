@@ -1,4 +1,5 @@
 import { OpenedTerminal, TerminalName } from '@airlock/schema/api';
+import { ApiError } from '../api-client.ts';
 import type { Context } from '../context.ts';
 import { CliError } from '../output.ts';
 import { AttachSession } from '../terminal/attach-session.ts';
@@ -26,17 +27,22 @@ export async function attach(ctx: Context, sessionId: string, options: AttachOpt
   if (ctx.out.json) throw new CliError('attach is interactive; --json does not apply to it.', 2);
   if (terminal !== 'agent' && options.readOnly !== true) {
     const { columns, rows } = process.stdout;
-    await ctx.api.request(
-      'POST',
-      `/orgs/${await ctx.orgId()}/sessions/${encodeURIComponent(sessionId)}/terminals`,
-      OpenedTerminal,
-      {
-        body: {
-          terminal,
-          ...(columns && rows ? { cols: Math.min(columns, 1000), rows: Math.min(rows, 1000) } : {}),
+    // Someone who may only watch cannot open it (403); the attach below still lets them watch it.
+    await ctx.api
+      .request(
+        'POST',
+        `/orgs/${await ctx.orgId()}/sessions/${encodeURIComponent(sessionId)}/terminals`,
+        OpenedTerminal,
+        {
+          body: {
+            terminal,
+            ...(columns && rows ? { cols: Math.min(columns, 1000), rows: Math.min(rows, 1000) } : {}),
+          },
         },
-      },
-    );
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ApiError && error.status === 403)) throw error;
+      });
   }
   return new AttachSession({
     url: ctx.api.url,

@@ -24,11 +24,8 @@ async function waitFor(
     for (;;) {
       const session = await getSession(ctx, id);
       const seconds = Math.round((Date.now() - started) / 1000);
-      progress.update(`${label} ${id}: ${session.status} (${seconds} s)`);
-      if (done(session) || ENDED.has(session.status)) {
-        progress.stop();
-        return session;
-      }
+      progress.update(`${label} ${id}: ${session.status}`, `(${seconds} s)`);
+      if (done(session) || ENDED.has(session.status)) return session;
       if (Date.now() - started > timeoutSeconds * 1000)
         throw new CliError(`Gave up waiting after ${timeoutSeconds} s; session ${id} is ${session.status}.`);
       await sleep(1000);

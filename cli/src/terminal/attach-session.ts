@@ -77,6 +77,7 @@ export class AttachSession {
           const live = this.#live;
           switch (m.type) {
             case 'writer':
+              if (live !== null && !live.writer && m.writer) this.#say('you have the keyboard');
               if (live !== null) live.writer = m.writer;
               if (m.writer) this.#sendSize();
               else if (live?.mode === 'rw')
