@@ -272,7 +272,7 @@ describe('sessions, attach, logs, audit', () => {
       found = (await run(['audit', '--session', sessionId, '--host', 'denied.example.test'], owner)).stdout;
       if (!found.includes('denied.example.test')) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    expect(found).toMatch(/egress\s+denied\s+\w+\s+denied\.example\.test/);
+    expect(found).toMatch(/egress\s+denied\s+\S+\s+denied\.example\.test/);
     const control = await run(['--json', 'audit', '--session', sessionId, '--kind', 'control'], owner);
     const items = (JSON.parse(control.stdout) as { items: Array<{ action: string }> }).items;
     expect(items.map((e) => e.action)).toEqual(expect.arrayContaining(['session.terminal_opened']));

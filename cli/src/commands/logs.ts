@@ -40,41 +40,41 @@ async function snapshotLogs(ctx: Context, id: string, follow: boolean): Promise<
 
 async function sessionLogs(ctx: Context, id: string, follow: boolean, terminal: string): Promise<void> {
   await ctx.orgId();
-  const ended = new Promise<string>((resolve, reject) => {
-    let replay = -1;
-    let seen = 0;
-    let viewer: TerminalViewer | null = null;
-    const emit = (bytes: Buffer) => {
-      if (ctx.out.json) ctx.out.write(`${JSON.stringify({ terminal, text: bytes.toString('utf8') })}\n`);
-      else ctx.out.write(bytes);
-    };
-    TerminalViewer.connect(
-      { url: ctx.api.url, sessionId: id, terminal, readOnly: true, headers: ctx.api.authHeaders() },
-      {
-        attached: (m) => {
-          replay = m.replay;
-          if (!follow && replay === 0) viewer?.close();
-        },
-        output: (bytes) => {
-          emit(bytes);
-          seen += bytes.length;
-          if (!follow && replay >= 0 && seen >= replay) viewer?.close();
-        },
-        control: (m) => {
-          if (m.type === 'exit') {
-            viewer?.close();
-            resolve(`the process exited (code ${m.code})`);
-          }
-        },
-        closed: (code, reason) =>
-          resolve(code === ViewerCloseCode.SESSION_ENDED ? reason || 'the session has ended' : ''),
-      },
-    ).then((v) => {
-      viewer = v;
-      if (!follow && replay === 0) v.close();
-    }, reject);
+  let replay = -1;
+  let seen = 0;
+  let exited = '';
+  const emit = (bytes: Buffer) => {
+    if (ctx.out.json) ctx.out.write(`${JSON.stringify({ terminal, text: bytes.toString('utf8') })}\n`);
+    else ctx.out.write(bytes);
+  };
+  let closed: (why: string) => void = () => {};
+  const ended = new Promise<string>((resolve) => {
+    closed = resolve;
   });
+  // Built before any message can arrive: the scrollback may come in the same tick as the upgrade.
+  const viewer: TerminalViewer = new TerminalViewer(
+    { url: ctx.api.url, sessionId: id, terminal, readOnly: true, headers: ctx.api.authHeaders() },
+    {
+      attached: (m) => {
+        replay = m.replay;
+        if (!follow && replay === 0) viewer.close();
+      },
+      output: (bytes) => {
+        emit(bytes);
+        seen += bytes.length;
+        if (!follow && replay >= 0 && seen >= replay) viewer.close();
+      },
+      control: (m) => {
+        if (m.type !== 'exit') return;
+        exited = `the process exited (code ${m.code})`;
+        viewer.close();
+      },
+      closed: (code, reason) =>
+        closed(exited || (code === ViewerCloseCode.SESSION_ENDED ? reason || 'the session has ended' : '')),
+    },
+  );
   try {
+    await viewer.opened;
     const why = await ended;
     if (why !== '' && !ctx.out.json) ctx.out.note(why);
   } catch (error) {

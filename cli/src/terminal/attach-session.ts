@@ -65,7 +65,7 @@ export class AttachSession {
   }
 
   async #connect(): Promise<void> {
-    this.#viewer = await TerminalViewer.connect(
+    const viewer = new TerminalViewer(
       { ...this.#o, headers: this.#o.headers() },
       {
         attached: (m) => this.#onAttached(m),
@@ -108,6 +108,14 @@ export class AttachSession {
         closed: (code, reason) => this.#onClosed(code, reason),
       },
     );
+    // Set before the first message can arrive, so an early `attached` may already claim.
+    this.#viewer = viewer;
+    try {
+      await viewer.opened;
+    } catch (error) {
+      this.#viewer = null;
+      throw error;
+    }
   }
 
   #onAttached(m: AttachedMessage): void {

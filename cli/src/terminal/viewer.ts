@@ -36,20 +36,21 @@ export class TerminalViewer {
   #received = 0;
   #acked = 0;
   #ping: ReturnType<typeof setInterval> | null = null;
+  /** Settles when the socket is open, or with an ApiError (the gateway's problem+json) when the upgrade is refused. */
+  readonly opened: Promise<void>;
 
-  private constructor(socket: WebSocket) {
-    this.#socket = socket;
-  }
-
-  /** Opens the socket; rejects with an ApiError (the gateway's problem+json) when the upgrade is refused. */
-  static connect(options: ViewerOptions, events: ViewerEvents): Promise<TerminalViewer> {
+  /**
+   * Starts connecting at once. The viewer exists before any event fires (the first messages can
+   * arrive in the same tick as the upgrade), so event handlers may act on it right away.
+   */
+  constructor(options: ViewerOptions, events: ViewerEvents) {
     const target = new URL(`/pty/${encodeURIComponent(options.sessionId)}`, options.url);
     target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
     target.searchParams.set('terminal', options.terminal);
     if (options.readOnly) target.searchParams.set('mode', 'ro');
     const socket = new WebSocket(target, { headers: options.headers, perMessageDeflate: false });
-    const viewer = new TerminalViewer(socket);
-    return new Promise((resolve, reject) => {
+    this.#socket = socket;
+    this.opened = new Promise((resolve, reject) => {
       socket.once('unexpected-response', (_request, response) => {
         let text = '';
         response.setEncoding('utf8');
@@ -77,34 +78,41 @@ export class TerminalViewer {
         reject(new ApiError(0, null, `Cannot reach the terminal: ${error.message}`)),
       );
       socket.once('open', () => {
-        viewer.#ping = setInterval(() => viewer.#control({ type: 'ping' }), options.pingEveryMs ?? 25_000);
-        resolve(viewer);
-      });
-      socket.on('message', (data, isBinary) => {
-        const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-        if (isBinary) {
-          viewer.#received += buffer.length;
-          events.output(buffer);
-          if (viewer.#received - viewer.#acked >= ACK_EVERY_BYTES) {
-            viewer.#acked = viewer.#received;
-            viewer.#control({ type: 'ack', bytes: viewer.#received });
-          }
-          return;
-        }
-        let message: TerminalServerMessage;
-        try {
-          message = JSON.parse(buffer.toString('utf8')) as TerminalServerMessage;
-        } catch {
-          return;
-        }
-        if (message.type === 'attached') events.attached(message);
-        else events.control(message);
-      });
-      socket.on('close', (code, reason) => {
-        if (viewer.#ping !== null) clearInterval(viewer.#ping);
-        events.closed(code, reason.toString('utf8'));
+        this.#ping = setInterval(() => this.#control({ type: 'ping' }), options.pingEveryMs ?? 25_000);
+        resolve();
       });
     });
+    socket.on('message', (data, isBinary) => {
+      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (isBinary) {
+        this.#received += buffer.length;
+        events.output(buffer);
+        if (this.#received - this.#acked >= ACK_EVERY_BYTES) {
+          this.#acked = this.#received;
+          this.#control({ type: 'ack', bytes: this.#received });
+        }
+        return;
+      }
+      let message: TerminalServerMessage;
+      try {
+        message = JSON.parse(buffer.toString('utf8')) as TerminalServerMessage;
+      } catch {
+        return;
+      }
+      if (message.type === 'attached') events.attached(message);
+      else events.control(message);
+    });
+    socket.on('close', (code, reason) => {
+      if (this.#ping !== null) clearInterval(this.#ping);
+      events.closed(code, reason.toString('utf8'));
+    });
+  }
+
+  /** Connects and waits until open (rejects with an ApiError when refused). */
+  static async connect(options: ViewerOptions, events: ViewerEvents): Promise<TerminalViewer> {
+    const viewer = new TerminalViewer(options, events);
+    await viewer.opened;
+    return viewer;
   }
 
   /** Keystrokes (the gateway accepts them from the writer only). */
