@@ -55,9 +55,12 @@ export function serverUrl(options: GlobalOptions, env: NodeJS.ProcessEnv = proce
 
 export function createContext(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Context {
   const out = new Output({ json: options.json === true });
-  const stored = readCredentials(credentialsPath(env));
-  const url = normalizeUrl(options.url ?? env.AIRLOCK_URL ?? stored?.url ?? DEFAULT_URL);
   const given = options.token ?? (env.AIRLOCK_TOKEN === '' ? undefined : env.AIRLOCK_TOKEN);
+  const explicitUrl = options.url ?? env.AIRLOCK_URL;
+  // With both a token and a URL given, the stored login is not needed (nor read).
+  const stored =
+    given !== undefined && explicitUrl !== undefined ? null : readCredentials(credentialsPath(env));
+  const url = normalizeUrl(explicitUrl ?? stored?.url ?? DEFAULT_URL);
   // A stored token goes only to the server it was issued by.
   const fromStore = given === undefined && stored !== null && stored.url === url ? stored : null;
   const token = given ?? fromStore?.token;
