@@ -6,6 +6,8 @@ import type { AuditInput } from './audit-outbox.ts';
 import { pumpBody } from './body-pump.ts';
 import { allowlistEntry, denyMessage } from './deny.ts';
 import { brokeredHead, passthroughHead, responseHeaders, type UpstreamHead } from './inject.ts';
+import { leakDetail, leakMessage } from './leak-guard.ts';
+import type { Destination, LeakFinding, LeakTripwire } from './leak-tripwire.ts';
 import type { GatewayLog } from './log.ts';
 import { RequestBody } from './request-body.ts';
 import { dialledAuthority, type RequestAuthority, requestTarget } from './request-target.ts';
@@ -14,11 +16,12 @@ import { StreamClosedError, type TunnelStream } from './stream.ts';
 import { bridgeWebSocket } from './ws-bridge.ts';
 
 // One `http` stream (PROTOCOL.md §5.3) = one mediated request:
-// parse the authority once (request-target.ts) → match → (brokered: resolve
-// the credential, strip the sandbox's, place ours) → forward to the pinned
-// upstream → stream the response back → audit. An authority outside the
-// grammar, or a CONNECT target, server name and Host that disagree, is
-// answered 400; anything that matches no route and no passthrough host 403.
+// parse the authority once (request-target.ts) → match → leak check →
+// (brokered: resolve the credential, strip the sandbox's, place ours) → forward
+// to the pinned upstream → stream the response back → audit. An authority
+// outside the grammar, or a CONNECT target, server name and Host that disagree,
+// is answered 400; anything that matches no route and no passthrough host 403,
+// and so is a request carrying a secret to where it does not belong (ADR 0125).
 
 const HttpMeta = z.object({
   method: z.string().regex(/^[A-Z]{1,16}$/),
@@ -36,6 +39,10 @@ export interface EgressContext {
   orgId(): string | null;
   matcher(): RouteMatcher | null;
   credential(orgId: string, route: EgressRoute): Promise<CredentialResult>;
+  /** The leak tripwire over every secret this gateway knows. */
+  tripwire(orgId: string | null): Promise<LeakTripwire>;
+  /** A leak was blocked; true when the session will be stopped for it. */
+  leakBlocked(): boolean;
   audit(input: AuditInput): void;
   touch(): void;
   done(stream: TunnelStream): void;
@@ -51,7 +58,7 @@ interface Exchange {
   /** Path without the query, as matched and audited. */
   readonly path: string;
   readonly route: EgressRoute | null;
-  readonly decision: 'brokered' | 'passthrough' | 'denied';
+  readonly decision: 'brokered' | 'passthrough' | 'denied' | 'leak_blocked';
   /** The OPEN carried FIN: the request has no body at all. */
   readonly bodyless: boolean;
   responseBytes: number;
@@ -147,6 +154,18 @@ async function run(
     exchange.responseBytes = plainResponse(stream, 400, text, [['x-airlock-decision', 'denied']]);
     return finish(ctx, exchange, 400, { reason: 'bad_authority', ...target.detail });
   }
+  const to: Destination =
+    result.kind === 'route'
+      ? { kind: 'brokered', connectionId: result.route.credential.connectionId }
+      : { kind: result.kind === 'passthrough' ? 'passthrough' : 'denied' };
+  const tripwire = await ctx.tripwire(orgId);
+  const sent = {
+    authority: `${target.authority.host}:${target.authority.port}`,
+    path: meta.path,
+    headers: meta.headers,
+  };
+  const leak = await tripwire.inspect(sent, exchange.bodyless ? null : (n) => body.prefix(n), to);
+  if (leak !== null) return blockLeak(ctx, exchange, leak, to);
   if (result.kind === 'deny' || orgId === null || authority === null) {
     body.discard();
     const text = denyMessage({
@@ -272,11 +291,22 @@ async function forward(
   }
 }
 
+/** 403, nothing forwarded; audited without the value (nor the host or path, when they held it). */
+function blockLeak(ctx: EgressContext, ex: Exchange, leak: LeakFinding, to: Destination): void {
+  ex.body.discard();
+  const text = leakMessage(leak, ex.authority?.host ?? 'this host', to, ctx.leakBlocked());
+  const responseBytes = plainResponse(ex.stream, 403, text, [['x-airlock-decision', 'leak_blocked']]);
+  const authority = leak.where === 'authority' ? null : ex.authority;
+  const path = leak.where === 'path' ? '/(withheld)' : ex.path;
+  const blocked = { ...ex, authority, path, decision: 'leak_blocked' as const, responseBytes };
+  finish(ctx, blocked, 403, leakDetail(leak, to));
+}
+
 function finish(
   ctx: EgressContext,
   ex: Exchange,
   status: number,
-  detail: Record<string, string>,
+  detail: Record<string, string | number>,
   bytesOut = ex.body.bytes,
 ): void {
   const route = ex.route;

@@ -129,7 +129,26 @@ describe('passthroughHead and responseHeaders', () => {
     expect(responseHeaders(upstream, 'sk-real-credential')).toEqual([
       ['content-length', '5'],
       ['content-type', 'text/plain'],
+      ['x-airlock-scrubbed', 'x-echo'],
     ]);
+  });
+
+  it('drops headers carrying the credential encoded (Location, each Set-Cookie) or in their name', () => {
+    const key = 'ghs_16C7e42F292c6912E7710c838347Ae178B4a';
+    const upstream = new Headers([
+      ['location', `https://elsewhere.example/cb?auth=${encodeURIComponent(`Bearer ${key}`)}`],
+      ['set-cookie', `a=${btoa(`x-access-token:${key}`)}; Path=/`],
+      ['set-cookie', 'plain=1; Path=/'],
+      [`x-${key}`, '1'],
+      ['x-kept', 'nothing secret'],
+    ]);
+    expect(responseHeaders(upstream, key)).toEqual([
+      ['set-cookie', 'plain=1; Path=/'],
+      ['x-kept', 'nothing secret'],
+      // A name that carried the key is not repeated.
+      ['x-airlock-scrubbed', 'location, set-cookie'],
+    ]);
+    expect(responseHeaders(upstream, null)).toHaveLength(5);
   });
 
   it('joins base URLs and paths', () => {

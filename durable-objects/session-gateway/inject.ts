@@ -1,5 +1,6 @@
 import { type EgressRoute, PLACEHOLDER_SECRET } from '@airlock/schema/plan';
 import type { HeaderList } from '@airlock/schema/tunnel';
+import { carriesValue } from './leak-tripwire.ts';
 
 // Turning a sandbox's request head into the upstream request head: the
 // security-critical middle of the gateway, kept pure so a reviewer can read it
@@ -151,14 +152,33 @@ export function passthroughHead(
   return { url, headers: copyHeaders(headers, () => false) };
 }
 
-/** Response headers for the sandbox: hop-by-hop removed, and never a credential echoed back. */
+/** Shorter credentials are not scrubbed from responses (too many innocent matches). */
+const MIN_SCRUBBED_LENGTH = 8;
+
+/**
+ * Response headers for the sandbox: hop-by-hop removed, and never a credential echoed back. A
+ * header carrying the injected credential in any form the leak tripwire knows (raw, URL-encoded,
+ * base64 at any alignment; in its name or value) is dropped whole, never redacted: a redirect whose
+ * `Location` held the key is better unfollowable than followed with a mangled URL, and a cookie
+ * with a hole in it is not one. `x-airlock-scrubbed` names what was dropped, so the agent can tell.
+ */
 export function responseHeaders(headers: Headers, credential: string | null): HeaderList {
   const out: HeaderList = [];
+  const scrubbed: string[] = [];
   const listed = new Set((headers.get('connection') ?? '').split(',').map((t) => t.trim().toLowerCase()));
+  // Names arrive lowercased, so a credential in a name can only be found lowercased.
+  const lowered = credential?.toLowerCase() ?? null;
+  const inName = (name: string) =>
+    lowered !== null && lowered.length >= MIN_SCRUBBED_LENGTH && name.includes(lowered);
+  // Each Set-Cookie is its own entry (iterating a Headers object yields them one by one).
   for (const [name, value] of headers) {
-    if ((HOP_BY_HOP.has(name) && name !== 'content-length') || listed.has(name)) continue;
-    if (credential !== null && credential.length >= 8 && value.includes(credential)) continue;
+    if ((HOP_BY_HOP.has(name) && name !== 'content-length') || listed.has(name) || inName(name)) continue;
+    if (credential !== null && carriesValue(value, credential, MIN_SCRUBBED_LENGTH)) {
+      if (!scrubbed.includes(name)) scrubbed.push(name);
+      continue;
+    }
     out.push([name, value]);
   }
+  if (scrubbed.length > 0) out.push(['x-airlock-scrubbed', scrubbed.join(', ')]);
   return out;
 }

@@ -87,7 +87,9 @@ export type MetaKey =
   | 'flush_retry_at'
   | 'stop_retry_at'
   /** JSON array of this session's signing attempts in the last minute (ms), oldest first. */
-  | 'sign_times';
+  | 'sign_times'
+  /** Ids of routes whose credential was resolved (the leak tripwire re-learns them after a wake). */
+  | 'resolved_routes';
 
 export interface SessionInfo {
   readonly sessionId: string;

@@ -1,6 +1,7 @@
 import type { AuditInput } from './audit-outbox.ts';
 import { type EgressContext, serveHttp } from './egress.ts';
 import type { SessionGateway } from './index.ts';
+import { LeakGuard } from './leak-guard.ts';
 import { admitSignature } from './sign-policy.ts';
 import { type SignContext, serveSign } from './signer.ts';
 import type { TunnelStream } from './stream.ts';
@@ -30,12 +31,23 @@ export function wireTunnel(gw: SessionGateway): TunnelHost {
     void gw.lifecycle.schedule();
   };
   const done = (stream: TunnelStream) => gw.tunnel.forget(stream);
+  const leaks = new LeakGuard({
+    store: gw.store,
+    credential: (orgId, route) => gw.credentials.get(orgId, route),
+    stopSession: () => gw.lifecycle.stopForLeak(),
+  });
   const egress: EgressContext = {
     log: gw.log,
     now: gw.now,
     orgId: () => gw.store.get('org_id'),
     matcher: () => gw.sessions.matcher(),
-    credential: (orgId, route) => gw.credentials.get(orgId, route),
+    credential: async (orgId, route) => {
+      const result = await gw.credentials.get(orgId, route);
+      if (result.ok) leaks.resolved(route, result.value);
+      return result;
+    },
+    tripwire: (orgId) => leaks.tripwire(orgId),
+    leakBlocked: () => leaks.blocked(),
     audit,
     touch: () => gw.lifecycle.touch(),
     done,

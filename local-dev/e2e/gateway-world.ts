@@ -217,6 +217,7 @@ export async function applyPlan(
   egressRoutes: EgressRoute[],
   passthrough: string[] = [],
   settings: Partial<SessionSettings> = {},
+  options: { stopSessionOnLeak?: boolean } = {},
 ) {
   const plan: RuntimePlan = {
     schemaVersion: 1,
@@ -231,6 +232,7 @@ export async function applyPlan(
     workspace: [],
     env: {},
     agent: { runtime: 'codex', interactive: ['bash', '--noprofile', '--norc'], headless: ['true'] },
+    stopSessionOnLeak: options.stopSessionOnLeak ?? false,
   };
   const result = await world.harness<{ ok: boolean }>(rows.sessionId, 'apply-plan', {
     sessionId: rows.sessionId,

@@ -37,6 +37,8 @@ export interface PlanVersion {
   readonly repositories: readonly PlanRepository[];
   readonly connectorBindings: readonly PlanBinding[];
   readonly egressAllowlist: readonly string[];
+  /** Stop the session when the gateway blocks a credential leak (default false). */
+  readonly stopSessionOnLeak?: boolean;
 }
 
 export interface BoundConnection {

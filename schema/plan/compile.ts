@@ -136,5 +136,6 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
     workspace: repos,
     env: sortedEnv,
     agent: { runtime: agent.runtime, interactive: [...agent.interactive], headless: [...agent.headless] },
+    stopSessionOnLeak: version.stopSessionOnLeak === true,
   };
 }

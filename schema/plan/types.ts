@@ -129,6 +129,8 @@ export const RuntimePlan = z.strictObject({
   /** Non-secret environment, including placeholders such as OPENAI_API_KEY=airlock-brokered. */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
   agent: AgentSpec,
+  /** The profile version asks for the session to stop when the leak tripwire blocks a request (ADR 0125). */
+  stopSessionOnLeak: z.boolean().default(false),
 });
 
 export type HostPattern = z.infer<typeof HostPattern>;

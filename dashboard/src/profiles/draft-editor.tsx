@@ -14,7 +14,7 @@ import { api } from '../api/endpoints.ts';
 import { useOrg } from '../api/session.ts';
 import { Notice, ProblemAlert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
-import { SelectField, TextArea, TextField } from '../ui/field.tsx';
+import { NumberField, SelectField, TextArea, TextField } from '../ui/field.tsx';
 import { ScriptEditor } from './script-editor.tsx';
 
 // The draft editor: every setting of the one editable version. Saving sends
@@ -32,6 +32,7 @@ type Draft = Pick<
   | 'setupScript'
   | 'egressAllowlist'
   | 'resources'
+  | 'stopSessionOnLeak'
 > &
   UpdateDraft;
 
@@ -45,6 +46,7 @@ const draftOf = (v: ProfileVersion): Draft => ({
   setupScript: v.setupScript,
   egressAllowlist: v.egressAllowlist,
   resources: v.resources,
+  stopSessionOnLeak: v.stopSessionOnLeak,
 });
 
 export interface DraftEditorProps {
@@ -271,6 +273,17 @@ export function DraftEditor({
           help="Hosts reachable without credentials, one per line (e.g. packages.example.com or *.cdn.example.net). Everything not brokered or listed here is denied."
           onChange={(e) => setAllowlist(e.target.value)}
         />
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={draft.stopSessionOnLeak}
+            onChange={(e) => set('stopSessionOnLeak', e.target.checked)}
+          />{' '}
+          Stop the session when Airlock blocks a credential leak{' '}
+          <span className="muted small">
+            (a key or its placeholder sent to a host that is not its route is always blocked and flagged)
+          </span>
+        </label>
         <div className="grid-4">
           <NumberField
             label="CPUs"
@@ -363,29 +376,4 @@ function withOptional<T extends object, K extends keyof T>(
 ): T {
   const { [key]: _, ...rest } = object;
   return (value === '' || value === undefined ? rest : { ...rest, [key]: value }) as T;
-}
-
-function NumberField({
-  label,
-  value,
-  error,
-  step,
-  onChange,
-}: {
-  label: string;
-  value: number | undefined;
-  error: string | undefined;
-  step?: number;
-  onChange: (value: number | undefined) => void;
-}) {
-  return (
-    <TextField
-      label={label}
-      type="number"
-      step={step ?? 1}
-      value={value ?? ''}
-      error={error}
-      onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
-    />
-  );
 }

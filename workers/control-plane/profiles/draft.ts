@@ -122,6 +122,7 @@ export const draftRoutes = [
               setupScript: published.setupScript,
               egressAllowlist: published.egressAllowlist,
               resources: published.resources,
+              stopSessionOnLeak: published.stopSessionOnLeak,
               createdBy: principal.userId,
               createdAt: now,
               updatedAt: now,

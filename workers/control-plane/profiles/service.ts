@@ -26,6 +26,7 @@ export function versionOut(row: VersionRow): ProfileVersion {
     setupScript: row.setupScript,
     egressAllowlist: [...row.egressAllowlist],
     resources: { ...row.resources },
+    stopSessionOnLeak: row.stopSessionOnLeak,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
     publishedAt: iso(row.publishedAt),
@@ -105,6 +106,7 @@ export function planVersionOf(row: VersionRow): PlanVersion {
     repositories: row.repositories,
     connectorBindings: row.connectorBindings,
     egressAllowlist: row.egressAllowlist,
+    stopSessionOnLeak: row.stopSessionOnLeak,
   };
 }
 
@@ -155,6 +157,7 @@ type DraftChanges = Partial<
     | 'setupScript'
     | 'egressAllowlist'
     | 'resources'
+    | 'stopSessionOnLeak'
   >
 >;
 
@@ -166,6 +169,7 @@ export function draftChanges(input: UpdateDraft): DraftChanges {
   if (input.modelConnectionId !== undefined) out.modelConnectionId = input.modelConnectionId;
   if (input.gitConnectionId !== undefined) out.gitConnectionId = input.gitConnectionId;
   if (input.setupScript !== undefined) out.setupScript = input.setupScript;
+  if (input.stopSessionOnLeak !== undefined) out.stopSessionOnLeak = input.stopSessionOnLeak;
   if (input.egressAllowlist !== undefined)
     out.egressAllowlist = input.egressAllowlist.map((h) => h.toLowerCase());
   if (input.repositories !== undefined)

@@ -27,6 +27,7 @@ export function sessionOut(row: SessionRow): Session {
     startedAt: iso(row.startedAt),
     stoppedAt: iso(row.stoppedAt),
     lastActivityAt: iso(row.lastActivityAt),
+    leakBlockedAt: iso(row.leakBlockedAt),
   };
 }
 
