@@ -23,7 +23,10 @@ export function clientInfo() {
   return {
     name: 'airlock CLI',
     version: VERSION,
-    hostname: hostname().slice(0, 100),
+    // The server refuses control and formatting characters in what the approver is shown.
+    hostname: hostname()
+      .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
+      .slice(0, 100),
     platform: process.platform,
   };
 }

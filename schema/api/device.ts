@@ -33,12 +33,27 @@ export const DeviceUserCode = z
       ),
   );
 
+/**
+ * Text a client shows about itself on the approval page and in the token's name: no control
+ * characters (ANSI escapes, newlines), no invisible or direction-override formatting characters
+ * (U+202E can make the page read otherwise than it says), no line separators.
+ */
+const shownText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .regex(
+      /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u,
+      'printable characters only (no control or formatting characters)',
+    );
+
 /** What the CLI says about itself; shown to the approver as the client describes itself. */
 export const DeviceClientInfo = z.strictObject({
-  name: z.string().trim().min(1).max(40).default('airlock CLI'),
-  version: z.string().trim().max(40).optional(),
-  hostname: z.string().trim().max(100).optional(),
-  platform: z.string().trim().max(40).optional(),
+  name: shownText(40).min(1).default('airlock CLI'),
+  version: shownText(40).optional(),
+  hostname: shownText(100).optional(),
+  platform: shownText(40).optional(),
 });
 
 export const DeviceAuthorizationRequest = z
@@ -110,6 +125,8 @@ export const DeviceRequestInfo = z
     sameIp: z.boolean(),
     createdAt: Timestamp,
     expiresAt: Timestamp,
+    /** What approving grants: an API token acting as the approver in the chosen org, for this long. */
+    tokenExpiresInDays: z.number().int(),
   })
   .meta({ id: 'DeviceRequestInfo' });
 

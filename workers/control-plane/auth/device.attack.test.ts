@@ -1,6 +1,6 @@
 import { DEVICE_USER_CODE_ALPHABET } from '@airlock/schema/api';
-import { apiTokens } from '@airlock/schema/db';
-import { eq } from 'drizzle-orm';
+import { apiTokens, memberships } from '@airlock/schema/db';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Granted, poll, randomIp, startLogin } from '../testing/device-login.ts';
 import { Harness } from '../testing/harness.ts';
@@ -169,5 +169,129 @@ describe('device login attacks', () => {
     expect(info.json).toMatchObject({ requestIp: attackerIp, yourIp: victimIp, sameIp: false });
     // The device code never leaves in anything but the start reply.
     expect(info.text).not.toContain(started.deviceCode);
+  });
+
+  it('phishing: a client cannot describe itself with control or direction-override characters', async () => {
+    // U+202E flips the rest of the line on the approval page ("laptop" then reads otherwise);
+    // an ANSI escape or a newline forges lines where the name is printed.
+    for (const hostname of ['my\u202Epotpal', 'laptop\u001b[2K', 'laptop\nApproved by IT', 'lap\u200Btop']) {
+      const reply = await h.call<{ errors: { path: string }[] }>('POST', '/auth/device', {
+        body: { client: { name: 'airlock CLI', hostname } },
+        headers: { 'cf-connecting-ip': randomIp() },
+      });
+      expect(reply.status, JSON.stringify(hostname)).toBe(422);
+      expect(reply.json.errors.map((e) => e.path)).toEqual(['client.hostname']);
+    }
+    // Ordinary names in any script are fine.
+    await startLogin(h, randomIp(), { name: 'airlock CLI', hostname: 'Jürgens-MacBook — büro' });
+  });
+});
+
+describe('device login floods', () => {
+  it('one address starting logins is cut off at 30 an hour (429 with Retry-After)', async () => {
+    const ip = randomIp();
+    for (let i = 0; i < 30; i++) await startLogin(h, ip);
+    const refused = await h.call('POST', '/auth/device', {
+      body: {},
+      headers: { 'cf-connecting-ip': ip },
+    });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another address is unaffected.
+    await startLogin(h);
+  });
+
+  it('one address polling (made-up device codes included) is cut off at 120 a minute; a login from elsewhere still completes', async () => {
+    const started = await startLogin(h);
+    const ip = randomIp();
+    const statuses: number[] = [];
+    for (let round = 0; round < 11; round++) {
+      const replies = await Promise.all(
+        Array.from({ length: 11 }, () =>
+          h.call('POST', '/auth/device/token', {
+            body: { deviceCode: crypto.randomUUID() },
+            headers: { 'cf-connecting-ip': ip },
+          }),
+        ),
+      );
+      statuses.push(...replies.map((r) => r.status));
+    }
+    expect(statuses.filter((s) => s === 400)).toHaveLength(120);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(1);
+    // Even the real device code is refused from the flooding address…
+    const flooded = await h.call<{ code: string }>('POST', '/auth/device/token', {
+      body: { deviceCode: started.deviceCode },
+      headers: { 'cf-connecting-ip': ip },
+    });
+    expect(flooded.status).toBe(429);
+    // …while the honest CLI, elsewhere, gets its token.
+    expect((await approve(started.userCode, home.people.admin.cookie, home.orgId)).status).toBe(200);
+    const granted = h.disclosure(await poll(h, started.deviceCode));
+    expect(granted.status).toBe(200);
+    h.secret((granted.json as Granted).token);
+  });
+
+  it('guessing user codes from many accounts on one address is cut off at 60 checks an hour', async () => {
+    const a = await createWorld(h);
+    const b = await createWorld(h);
+    const accounts = [a.people.owner, a.people.admin, a.people.member, b.people.owner];
+    const ip = randomIp();
+    const statuses: number[] = [];
+    for (const account of accounts)
+      for (let i = 0; i < 16; i++) {
+        const reply = await h.call('POST', '/auth/device/lookup', {
+          cookie: account.cookie,
+          body: {
+            userCode: `CCCC${DEVICE_USER_CODE_ALPHABET[i % 20]}CC${DEVICE_USER_CODE_ALPHABET[(i * 3) % 20]}`,
+          },
+          headers: { 'cf-connecting-ip': ip },
+        });
+        statuses.push(reply.status);
+      }
+    // Each account stays under its own 20, but the address is done after 60 in all.
+    expect(statuses.slice(0, 60).every((s) => s === 422)).toBe(true);
+    expect(statuses.slice(60).every((s) => s === 429)).toBe(true);
+  });
+});
+
+describe('device login tokens', () => {
+  it('the approver leaving the org before the CLI polls: no token (access_denied), nothing minted', async () => {
+    const org = await createWorld(h);
+    const leaver = org.people.member;
+    const started = await startLogin(h);
+    expect((await approve(started.userCode, leaver.cookie, org.orgId)).status).toBe(200);
+    await h
+      .db()
+      .delete(memberships)
+      .where(and(eq(memberships.orgId, org.orgId), eq(memberships.userId, leaver.userId)));
+    const before = await tokensOf(leaver.userId);
+    const outcome = await poll(h, started.deviceCode);
+    expect(outcome.status).toBe(400);
+    expect(outcome.json.error).toBe('access_denied');
+    expect(await tokensOf(leaver.userId)).toBe(before);
+    // And the code is spent: no retry after being re-added.
+    expect((await poll(h, started.deviceCode)).json.error).toBe('invalid_grant');
+  });
+
+  it("the token carries the approver's role in that one org, no more, and dies after 90 days (401 problem+json)", async () => {
+    const org = await createWorld(h);
+    const started = await startLogin(h);
+    expect((await approve(started.userCode, org.people.member.cookie, org.orgId)).status).toBe(200);
+    const granted = h.disclosure(await poll(h, started.deviceCode));
+    const token = h.secret((granted.json as Granted).token);
+    expect((await h.call('GET', `/orgs/${org.orgId}/profiles`, { token })).status).toBe(200);
+    // A member may not invite; neither may the member's CLI.
+    const invite = await h.call('POST', `/orgs/${org.orgId}/invites`, {
+      token,
+      body: { email: `x-${crypto.randomUUID().slice(0, 8)}@world.test`, role: 'admin' },
+    });
+    expect(invite.status).toBe(403);
+    h.advance(89 * 86_400);
+    expect((await h.call('GET', '/me', { token })).status).toBe(200);
+    h.advance(2 * 86_400);
+    const expired = await h.call<{ detail: string }>('GET', '/me', { token });
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('content-type')).toBe('application/problem+json');
+    expect(expired.json.detail).toMatch(/expired/);
   });
 });

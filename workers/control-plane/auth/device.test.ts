@@ -53,6 +53,7 @@ describe('device login', () => {
       requestUserAgent: 'airlock-cli/0.1.0',
       yourIp: approverIp,
       sameIp: false,
+      tokenExpiresInDays: 90,
     });
 
     const approved = await h.call('POST', '/auth/device/approve', {

@@ -311,6 +311,7 @@ export async function describeDeviceLogin(
     sameIp: yourIp === record.requestIp,
     createdAt: new Date(record.createdAt).toISOString(),
     expiresAt: new Date(record.expiresAt).toISOString(),
+    tokenExpiresInDays: DEVICE_TOKEN_DAYS,
   };
 }
 
