@@ -157,13 +157,28 @@ export function describeError(error: unknown): { message: string; hint: string |
   return { message: oneLine(String(error)), hint: null };
 }
 
-const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+const oneLine = (text: string) => printable(text.replace(/\s*\n\s*/g, ' ').trim());
+
+/**
+ * Text from the server (names other people chose, problem details echoing input) must not drive
+ * the terminal: control, invisible-formatting and line-separator characters print as escapes
+ * (`\x1b`, `\u202e`), so an OSC sequence or a direction override shows instead of acting.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => {
+    const code = c.codePointAt(0) ?? 0;
+    if (c === '\r') return '\\r';
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
 
 function show(value: unknown): string {
   if (value === null || value === undefined || value === '') return pc.dim('—');
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return printable(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  return printable(JSON.stringify(value));
 }
 
 /** `2026-12-02T10:11:12.000Z` → `2026-12-02 10:11:12` (UTC, sortable, short). */

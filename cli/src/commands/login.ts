@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { ApiClient, ApiError } from '../api-client.ts';
 import { clientInfo, createContext, type GlobalOptions, serverUrl, USER_AGENT } from '../context.ts';
 import { credentialsPath, readCredentials, removeCredentials, writeCredentials } from '../credentials.ts';
-import { CliError, Output } from '../output.ts';
+import { CliError, Output, printable } from '../output.ts';
 
 // `airlock login`: device-code style (ADR 0170). The CLI shows a code, the
 // user approves it in the dashboard (choosing the org), and the CLI receives
@@ -17,9 +17,11 @@ async function deviceLogin(api: ApiClient, out: Output): Promise<DeviceTokenGran
     body: { client: clientInfo() },
   });
   out.note(
-    `To log in, open ${pc.bold(started.verificationUri)} and enter the code ${pc.bold(pc.cyan(started.userCode))}`,
+    `To log in, open ${pc.bold(printable(started.verificationUri))} and enter the code ${pc.bold(pc.cyan(printable(started.userCode)))}`,
   );
-  out.note(pc.dim(`(or open ${started.verificationUriComplete}; approve only if the code matches)`));
+  out.note(
+    pc.dim(`(or open ${printable(started.verificationUriComplete)}; approve only if the code matches)`),
+  );
   const deadline = Date.now() + started.expiresIn * 1000;
   let interval = started.interval;
   const progress = out.progress(`Waiting for approval of ${started.userCode} in the dashboard`);

@@ -1,7 +1,7 @@
 import { SessionEventList, SnapshotLogPage, ViewerCloseCode } from '@airlock/schema/api';
 import { ApiError } from '../api-client.ts';
 import type { Context } from '../context.ts';
-import { CliError, when } from '../output.ts';
+import { CliError, printable, when } from '../output.ts';
 import { TerminalViewer } from '../terminal/viewer.ts';
 import { terminalName } from './attach.ts';
 
@@ -76,7 +76,7 @@ async function sessionLogs(ctx: Context, id: string, follow: boolean, terminal: 
   try {
     await viewer.opened;
     const why = await ended;
-    if (why !== '' && !ctx.out.json) ctx.out.note(why);
+    if (why !== '' && !ctx.out.json) ctx.out.note(printable(why));
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 409)) throw error;
     // The terminals close with the session; what is left is its history.
@@ -86,10 +86,10 @@ async function sessionLogs(ctx: Context, id: string, follow: boolean, terminal: 
       SessionEventList,
     );
     if (ctx.out.json) return ctx.out.data(events);
-    ctx.out.note(`${error.message} Its history:`);
+    ctx.out.note(`${printable(error.message)} Its history:`);
     for (const e of events.items)
       ctx.out.write(
-        `${when(e.at)}  ${e.fromStatus ?? '∅'} → ${e.toStatus}${e.reason === null ? '' : `: ${e.reason}`}\n`,
+        `${when(e.at)}  ${e.fromStatus ?? '∅'} → ${e.toStatus}${e.reason === null ? '' : `: ${printable(e.reason)}`}\n`,
       );
   }
 }

@@ -1,6 +1,7 @@
 import { ViewerCloseCode } from '@airlock/schema/api';
 import pc from 'picocolors';
 import { ApiError } from '../api-client.ts';
+import { printable } from '../output.ts';
 import {
   AltScreenTracker,
   CLEAR_FOR_REPLAY,
@@ -99,7 +100,7 @@ export class AttachSession {
               this.#finish(0, `the process in terminal "${this.#o.terminal}" exited (code ${m.code})`);
               return;
             case 'error':
-              this.#say(pc.yellow(m.message));
+              this.#say(pc.yellow(printable(m.message)));
               return;
             default:
               return;
