@@ -1,4 +1,4 @@
-import type { DeviceRequestInfo } from '@airlock/schema/api';
+import { can, type DeviceRequestInfo } from '@airlock/schema/api';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { fieldError } from '../api/client.ts';
@@ -16,7 +16,11 @@ import { SelectField, TextField } from '../ui/field.tsx';
 export function DevicePage({ code: initial }: { code: string | undefined }) {
   const me = useQuery(meQuery).data;
   const [code, setCode] = useState(initial ?? '');
-  const [orgId, setOrgId] = useState(me?.memberships[0]?.orgId ?? '');
+  // Only orgs where the approver may own tokens can be chosen; the first is the default.
+  const eligible = me?.memberships.filter((m) => can(m.role, 'tokens.own')) ?? [];
+  const [picked, setOrgId] = useState<string | undefined>(undefined);
+  const orgId = picked ?? eligible[0]?.orgId ?? '';
+  const chosen = eligible.find((m) => m.orgId === orgId);
   const lookup = useMutation({ mutationFn: (userCode: string) => api.deviceLookup(userCode) });
   const approve = useMutation({
     mutationFn: (info: DeviceRequestInfo) => api.deviceApprove(info.userCode, orgId),
@@ -80,9 +84,15 @@ export function DevicePage({ code: initial }: { code: string | undefined }) {
                 {info.client.platform === null ? '' : ` (${info.client.platform})`}
               </dd>
               <dt>Requested from</dt>
-              <dd>{info.requestIp}</dd>
+              <dd>
+                {info.requestIp}
+                {info.requestUserAgent === null ? '' : ` (${info.requestUserAgent})`}
+              </dd>
               <dt>Requested at</dt>
-              <dd>{new Date(info.createdAt).toLocaleString()}</dd>
+              <dd>
+                {new Date(info.createdAt).toLocaleString()} (the code expires{' '}
+                {new Date(info.expiresAt).toLocaleTimeString()})
+              </dd>
             </dl>
             <SelectField
               label="Organization the token acts in"
@@ -90,14 +100,31 @@ export function DevicePage({ code: initial }: { code: string | undefined }) {
               onChange={(e) => setOrgId(e.target.value)}
             >
               {me?.memberships.map((m) => (
-                <option key={m.orgId} value={m.orgId}>
+                <option key={m.orgId} value={m.orgId} disabled={!can(m.role, 'tokens.own')}>
                   {m.orgName} ({m.role})
                 </option>
               ))}
             </SelectField>
+            <p>
+              Approving gives that terminal an API token that acts as <strong>{me?.user.email}</strong>{' '}
+              {chosen === undefined ? (
+                'in the organization you pick'
+              ) : (
+                <>
+                  with your role (<strong>{chosen.role}</strong>) in <strong>{chosen.orgName}</strong>
+                </>
+              )}{' '}
+              for <strong>{info.tokenExpiresInDays} days</strong>: whatever you can do there, it can do. You
+              can revoke it any time under Settings → Your API tokens.
+            </p>
             <ProblemAlert error={approve.error ?? deny.error} />
             <div className="row">
-              <Button variant="primary" busy={approve.isPending} onClick={() => approve.mutate(info)}>
+              <Button
+                variant="primary"
+                busy={approve.isPending}
+                disabled={chosen === undefined}
+                onClick={() => approve.mutate(info)}
+              >
                 Approve
               </Button>
               <Button variant="danger" busy={deny.isPending} onClick={() => deny.mutate(info)}>
