@@ -18,4 +18,5 @@ export * from './runners.ts';
 export * from './sessions.ts';
 export * from './snapshots.ts';
 export * from './terminals.ts';
+export * from './trigger-deliveries.ts';
 export * from './triggers.ts';

@@ -35,6 +35,7 @@ const PARAMS: Record<string, (w: World, role: Role) => string> = {
   sessionId: (w) => w.sessionId,
   runnerId: (w) => w.runnerId,
   triggerId: (w) => w.triggerId,
+  deliveryId: (w) => w.deliveryId,
   inviteId: (w) => w.inviteId,
   memberId: (w) => w.people.member.membershipId,
   tokenId: (w, role) => w.people[role].tokenId,
@@ -85,6 +86,15 @@ const BODIES: Record<string, (w: World) => unknown> = {
     config: { cron: '*/5 * * * *', timezone: 'Europe/Berlin', promptTemplate: 'Check' },
   }),
   [key('patch', '/orgs/{orgId}/triggers/{triggerId}')]: () => ({ enabled: false }),
+  [key('post', '/orgs/{orgId}/triggers/{triggerId}/test-event')]: () => ({}),
+  [key('post', '/orgs/{orgId}/triggers/{triggerId}/preview')]: () => ({
+    promptTemplate: 'At {{ schedule.time }}',
+  }),
+  [key('post', '/orgs/{orgId}/trigger-preview')]: () => ({
+    kind: 'schedule',
+    config: { cron: '0 9 * * MON', timezone: 'UTC', promptTemplate: 'Weekly at {{ schedule.local }}' },
+  }),
+  [key('post', '/orgs/{orgId}/triggers/{triggerId}/secret')]: () => ({ graceSeconds: 0 }),
 };
 
 interface Target {
