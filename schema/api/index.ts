@@ -7,6 +7,7 @@ export * from './auth.ts';
 export * from './common.ts';
 export * from './connections.ts';
 export * from './cron.ts';
+export * from './device.ts';
 export * from './enums.ts';
 export * from './integrations.ts';
 export * from './orgs.ts';

@@ -54,6 +54,12 @@ const BODIES: Record<string, (w: World) => unknown> = {
   [key('post', '/auth/otp/request')]: () => ({ email: `m-${unique()}@example.test` }),
   [key('post', '/auth/otp/verify')]: () => ({ email: `m-${unique()}@example.test`, code: '000000' }),
   [key('post', '/orgs')]: () => ({ name: 'New', slug: `new-${unique()}` }),
+  [key('post', '/auth/device')]: () => ({ client: { name: 'matrix' } }),
+  [key('post', '/auth/device/token')]: () => ({ deviceCode: `unknown-device-code-${unique()}` }),
+  // An unknown user code answers 422 on the field; the org check comes after it.
+  [key('post', '/auth/device/lookup')]: () => ({ userCode: 'BCDF-GHJK' }),
+  [key('post', '/auth/device/approve')]: (w) => ({ userCode: 'BCDF-GHJK', orgId: w.orgId }),
+  [key('post', '/auth/device/deny')]: () => ({ userCode: 'BCDF-GHJK' }),
   [key('patch', '/orgs/{orgId}')]: () => ({ name: 'Renamed' }),
   [key('patch', '/orgs/{orgId}/members/{memberId}')]: () => ({ role: 'admin' }),
   [key('post', '/orgs/{orgId}/invites')]: () => ({ email: `i-${unique()}@example.test`, role: 'member' }),

@@ -1,4 +1,5 @@
 import { auditRoutes } from './audit/routes.ts';
+import { deviceRoutes } from './auth/device-routes.ts';
 import { authRoutes } from './auth/routes.ts';
 import { connectionRoutes } from './connections/routes.ts';
 import { connectionTestRoutes } from './connections/test-connection.ts';
@@ -23,6 +24,7 @@ import { triggerRoutes } from './triggers/routes.ts';
 
 export const API_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
+  ...deviceRoutes,
   ...integrationRoutes,
   ...orgRoutes,
   ...connectionRoutes,
