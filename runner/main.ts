@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import Docker from 'dockerode';
-import { FatalRunnerError, RUNNER_VERSION, RunnerAgent } from './src/agent.ts';
+import { FatalRunnerError, HubClient, RUNNER_VERSION } from './src/hub-client.ts';
 import { createLogger, errorMessage } from './src/log.ts';
 import { loadSettings, SettingsError } from './src/settings.ts';
 
@@ -25,17 +25,17 @@ try {
   log.error('the Docker engine is not reachable', { error: errorMessage(error) });
   process.exit(1);
 }
-const agent = new RunnerAgent({ settings, docker, log });
+const client = new HubClient({ settings, docker, log });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log.info('stopping', { signal });
     // Sandboxes keep running; a restarted runner finds them and reopens their sockets.
-    void agent.stop().then(() => process.exit(0));
+    void client.stop().then(() => process.exit(0));
   });
 }
 log.info('starting', { version: RUNNER_VERSION, url: settings.url.origin, capacity: settings.capacity });
 try {
-  await agent.run();
+  await client.run();
 } catch (error) {
   log.error('runner stopped', { error: errorMessage(error) });
   process.exit(error instanceof FatalRunnerError ? 3 : 1);

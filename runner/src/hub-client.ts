@@ -48,7 +48,7 @@ export interface AgentDeps {
   readonly random?: () => number;
 }
 
-export class RunnerAgent {
+export class HubClient {
   readonly #settings: RunnerSettings;
   readonly #docker: Docker;
   readonly #log: Logger;
