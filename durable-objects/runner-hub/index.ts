@@ -39,8 +39,6 @@ interface SocketAttachment {
 
 /** Report presence to the control plane at most this often while nothing changes. */
 const PRESENCE_EVERY_MS = 60_000;
-const OUTBOX_MAX_BACKOFF_MS = 5 * 60_000;
-const OUTBOX_MAX_ATTEMPTS = 300;
 
 export class RunnerHub extends DurableObject {
   readonly #store: HubStore;
@@ -248,7 +246,7 @@ export class RunnerHub extends DurableObject {
       this.#runnerLost(now);
     for (const id of this.#store.overdue(now))
       this.#fail(id, { code: 'timeout', message: 'not settled before its deadline' }, now);
-    await this.#flushOutbox(now);
+    await this.#outbox.flush(this.env.CONTROL, now);
     await this.#schedule();
   }
 
@@ -274,29 +272,6 @@ export class RunnerHub extends DurableObject {
       this.#gone(sandbox.sandboxId, 'runner_lost', null, now);
     }
     this.#reportPresence(now, true);
-  }
-
-  async #flushOutbox(now: number): Promise<void> {
-    for (const { id, item, attempts } of this.#outbox.due(now)) {
-      try {
-        if (item.kind === 'presence') await this.env.CONTROL.runnerPresence(item.report);
-        else await this.env.CONTROL.sandboxGone(item.report);
-        this.#outbox.delivered(id);
-      } catch (error) {
-        // About a day of retries; past that the report is a bug, not an outage.
-        if (attempts >= OUTBOX_MAX_ATTEMPTS) {
-          console.error(
-            JSON.stringify({
-              level: 'error',
-              msg: 'runner hub report dropped',
-              kind: item.kind,
-              error: String(error),
-            }),
-          );
-          this.#outbox.delivered(id);
-        } else this.#outbox.retryLater(id, now + Math.min(1000 * 2 ** attempts, OUTBOX_MAX_BACKOFF_MS));
-      }
-    }
   }
 
   // ── internals ─────────────────────────────────────────────────────────

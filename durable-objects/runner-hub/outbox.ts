@@ -1,4 +1,4 @@
-import type { RunnerPresence, SandboxGone } from '@airlock/schema/runner';
+import type { RunnerEventSink, RunnerPresence, SandboxGone } from '@airlock/schema/runner';
 
 // Reports from a RunnerHub to the control plane, kept in its SQLite until
 // the CONTROL binding took them (ADR 0030): nothing is lost to a Postgres
@@ -9,6 +9,10 @@ export type OutboxItem =
   | { readonly kind: 'gone'; readonly report: SandboxGone };
 
 type Row = Record<string, SqlStorageValue>;
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+/** About a day of retries; past that the report is a bug, not an outage. */
+const MAX_ATTEMPTS = 300;
 
 export class HubOutbox {
   readonly #sql: SqlStorage;
@@ -57,5 +61,28 @@ export class HubOutbox {
   next(): number | null {
     const t = this.#sql.exec<Row>('SELECT min(next_at) AS t FROM outbox').one().t;
     return t === null || t === undefined ? null : Number(t);
+  }
+
+  /** Hand every due report to the control plane; a failed one is retried with backoff. */
+  async flush(sink: RunnerEventSink, now: number): Promise<void> {
+    for (const { id, item, attempts } of this.due(now)) {
+      try {
+        if (item.kind === 'presence') await sink.runnerPresence(item.report);
+        else await sink.sandboxGone(item.report);
+        this.delivered(id);
+      } catch (error) {
+        if (attempts >= MAX_ATTEMPTS) {
+          console.error(
+            JSON.stringify({
+              level: 'error',
+              msg: 'runner hub report dropped',
+              kind: item.kind,
+              error: String(error),
+            }),
+          );
+          this.delivered(id);
+        } else this.retryLater(id, now + Math.min(1000 * 2 ** attempts, MAX_BACKOFF_MS));
+      }
+    }
   }
 }
