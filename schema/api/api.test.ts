@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import * as db from '../db/tables/enums.ts';
 import { CronError, isTimeZone, latestRun, nextRuns, parseSchedule, scheduleProblem } from './cron.ts';
-import * as api from './enums.ts';
 import { CreateSession, CreateTrigger } from './index.ts';
 import { can, canAssignRole, ROLE_PERMISSIONS } from './permissions.ts';
-
-describe('API enums', () => {
-  it('spell every state exactly as the database does', () => {
-    for (const name of Object.keys(api).filter((k) => /^[A-Z_]+S$/.test(k)))
-      expect((api as Record<string, unknown>)[name], name).toEqual((db as Record<string, unknown>)[name]);
-  });
-});
 
 describe('permissions', () => {
   it('give members everyday work and keep administration to owners and admins', () => {
