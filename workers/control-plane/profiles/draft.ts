@@ -23,6 +23,7 @@ const VersionParams = z.object({ orgId: PathId, profileId: PathId, versionId: Pa
 export const draftRoutes = [
   defineRoute({
     access: { kind: 'org', permission: 'profiles.edit' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'patch',
       path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}',
@@ -62,6 +63,7 @@ export const draftRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'profiles.publish' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/publish',
@@ -157,6 +159,7 @@ export const draftRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'profiles.publish' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/snapshots',

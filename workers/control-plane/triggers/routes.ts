@@ -1,6 +1,7 @@
 import {
   CreatedTrigger,
   CreateTrigger,
+  FilterText,
   Ok,
   PathId,
   TRIGGER_CONFIGS,
@@ -96,7 +97,7 @@ export const triggerRoutes = [
       path: '/orgs/{orgId}/triggers',
       tags,
       summary: 'Triggers (filter by profile)',
-      request: { params: OrgParams, query: z.strictObject({ profileId: z.string().max(64).optional() }) },
+      request: { params: OrgParams, query: z.strictObject({ profileId: FilterText(64).optional() }) },
       responses: { 200: json(TriggerList, 'Triggers') },
     }),
     handler: async (c) => {
@@ -119,6 +120,7 @@ export const triggerRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'triggers.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/triggers',
@@ -203,6 +205,7 @@ export const triggerRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'triggers.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'patch',
       path: '/orgs/{orgId}/triggers/{triggerId}',
