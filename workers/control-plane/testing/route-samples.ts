@@ -75,6 +75,14 @@ export const BODIES: Readonly<Record<string, (w: World) => unknown>> = {
  */
 export const SAMPLE_OUTCOMES: Readonly<Record<string, { status: number; why: string }>> = {
   [routeKey('post', '/auth/otp/verify')]: { status: 401, why: 'the sample code was never mailed' },
+  [routeKey('delete', '/orgs/{orgId}/connections/{connectionId}')]: {
+    status: 409,
+    why: "the world's profile versions use its one connection (revoking is the way out)",
+  },
+  [routeKey('post', '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/setup-tests')]: {
+    status: 409,
+    why: "the world's draft has no setup script to test",
+  },
   [routeKey('post', '/orgs/{orgId}/sessions/{sessionId}/terminals')]: {
     status: 409,
     why: 'the seeded session has no sandbox behind its gateway',
