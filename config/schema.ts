@@ -149,6 +149,16 @@ const sandbox = z
      * from `npm config get registry`. Unset: builds fail with a reason naming this key.
      */
     npm_registry: url().optional(),
+    /**
+     * Disk (MB) of a sandbox whose profile sets none: the size of the filesystem that holds
+     * everything a Docker sandbox can write (home, workspace, temporary files).
+     */
+    default_disk_mb: z
+      .number()
+      .int()
+      .min(512)
+      .max(1024 * 1024)
+      .default(10 * 1024),
     e2b: z
       .strictObject({
         api_key: secret(8),

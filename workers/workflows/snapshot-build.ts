@@ -162,6 +162,7 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
             settings: { ...DEFAULT_SESSION_SETTINGS, idleTimeoutSeconds: 4 * 3600 },
             image: ctx.image,
             resources: ctx.resources,
+            purpose: 'build',
             provider: ctx.provider,
             tunnelTimeoutMs: 120_000,
             onCreated: (ref) => recordRunner(db, ctx.snapshotId, ref.runnerId),
