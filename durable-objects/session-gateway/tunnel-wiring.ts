@@ -73,6 +73,12 @@ export function wireTunnel(gw: WiringHost): TunnelHost {
     audit,
     touch: () => gw.lifecycle.touch(),
     done,
+    limits: () => {
+      const { websocketMessageBytes, tunnelBufferBytes } = gw.store.settings();
+      // A message must fit the budget's half for messages (config already refuses more).
+      const messageBytes = Math.min(websocketMessageBytes, Math.floor(tunnelBufferBytes / 2));
+      return { budget: gw.tunnel.budget, websocketMessageBytes: messageBytes };
+    },
   };
   const signer: SignContext = {
     log: gw.log,

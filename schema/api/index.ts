@@ -17,4 +17,5 @@ export * from './runners.ts';
 export * from './sessions.ts';
 export * from './snapshots.ts';
 export * from './terminals.ts';
+export * from './trigger-deliveries.ts';
 export * from './triggers.ts';

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { type AgentSpec, PLACEHOLDER_SECRET, type PlanFile } from './types.ts';
 
 // How each agent runtime is started. Interactive commands run in a PTY the
-// browser attaches to; headless ones get the prompt as their last argument.
+// browser attaches to; headless ones get the prompt as their last argument, and
+// a conversation's follow-ups resume the last run with the next prompt.
 
 export type AgentRuntime = 'codex' | 'opencode' | 'claude-code';
 
@@ -15,9 +16,27 @@ export const AGENTS: Readonly<Record<AgentRuntime, z.infer<typeof AgentSpec>>> =
     runtime: 'codex',
     interactive: ['codex'],
     headless: ['codex', 'exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'],
+    followUp: [
+      'codex',
+      'exec',
+      'resume',
+      '--last',
+      '--skip-git-repo-check',
+      '--dangerously-bypass-approvals-and-sandbox',
+    ],
   },
-  opencode: { runtime: 'opencode', interactive: ['opencode'], headless: ['opencode', 'run'] },
-  'claude-code': { runtime: 'claude-code', interactive: ['claude'], headless: ['claude', '-p'] },
+  opencode: {
+    runtime: 'opencode',
+    interactive: ['opencode'],
+    headless: ['opencode', 'run'],
+    followUp: ['opencode', 'run', '--continue'],
+  },
+  'claude-code': {
+    runtime: 'claude-code',
+    interactive: ['claude'],
+    headless: ['claude', '-p'],
+    followUp: ['claude', '-p', '--continue'],
+  },
 };
 
 /** Non-secret environment each runtime needs besides its model placeholders. */

@@ -227,6 +227,12 @@ export const CATALOG: readonly IntegrationDefinition[] = [
         pattern: '^-----BEGIN (RSA )?PRIVATE KEY-----[\\s\\S]+-----END (RSA )?PRIVATE KEY-----\\s*$',
         patternHint: 'a PEM private key',
       }),
+      apiKey('webhook_secret', "App's webhook secret", {
+        required: false,
+        minLength: 16,
+        maxLength: 256,
+        help: 'Lets webhook triggers with secretFrom "connection" verify the App\'s deliveries',
+      }),
     ],
     configFields: [
       {

@@ -331,6 +331,7 @@ describe('compileRuntimePlan', () => {
       runtime: 'claude-code',
       interactive: ['claude'],
       headless: ['claude', '-p'],
+      followUp: ['claude', '-p', '--continue'],
     });
     expect(claude.env.ANTHROPIC_API_KEY).toBe(PLACEHOLDER_SECRET);
     const opencode = compileRuntimePlan({

@@ -135,7 +135,12 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
     ],
     workspace: repos,
     env: sortedEnv,
-    agent: { runtime: agent.runtime, interactive: [...agent.interactive], headless: [...agent.headless] },
+    agent: {
+      runtime: agent.runtime,
+      interactive: [...agent.interactive],
+      headless: [...agent.headless],
+      ...(agent.followUp === undefined ? {} : { followUp: [...agent.followUp] }),
+    },
     stopSessionOnLeak: version.stopSessionOnLeak === true,
   };
 }

@@ -112,6 +112,8 @@ export const AgentSpec = z.strictObject({
   interactive: z.array(z.string()).min(1),
   /** Headless command; the prompt is appended as the last argument. */
   headless: z.array(z.string()).min(1),
+  /** A follow-up turn in the same conversation (headless, resuming the last run); the prompt last. */
+  followUp: z.array(z.string()).min(1).optional(),
 });
 
 export const RuntimePlan = z.strictObject({

@@ -12,7 +12,9 @@ import { runnerRoutes } from './runners/routes.ts';
 import { ptyTokenRoutes } from './sessions/pty-token.ts';
 import { sessionRoutes } from './sessions/routes.ts';
 import { terminalRoutes } from './sessions/terminals.ts';
+import { turnRoutes } from './sessions/turns.ts';
 import { snapshotRoutes } from './snapshots/routes.ts';
+import { triggerDeliveryRoutes } from './triggers/deliveries.ts';
 import { triggerRoutes } from './triggers/routes.ts';
 
 // The one table of control-plane routes. The app registers these (with their
@@ -31,8 +33,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...sessionRoutes,
   ...ptyTokenRoutes,
   ...terminalRoutes,
+  ...turnRoutes,
   ...runnerRoutes,
   ...quotaRoutes,
   ...triggerRoutes,
+  ...triggerDeliveryRoutes,
   ...auditRoutes,
 ];

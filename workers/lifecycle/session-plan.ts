@@ -20,6 +20,8 @@ export interface Loaded {
   readonly versionId: string;
   readonly mode: 'interactive' | 'headless';
   readonly prompt: string | null;
+  /** Headless and staying up for follow-up turns (a chat thread). */
+  readonly conversational: boolean;
   readonly provider: 'docker' | 'e2b' | 'modal';
   readonly imageRef: string;
   readonly resources: ProfileResources;
@@ -49,6 +51,7 @@ export async function load(db: Database, sessionId: string): Promise<Loaded> {
     versionId: session.profileVersionId,
     mode: session.mode,
     prompt: session.prompt,
+    conversational: session.conversational,
     provider: session.provider,
     imageRef: snapshot.imageRef,
     resources: row.resources,

@@ -20,6 +20,7 @@ export const PARAMS: Readonly<Record<string, (w: World, role: Role) => string>> 
   sessionId: (w) => w.sessionId,
   runnerId: (w) => w.runnerId,
   triggerId: (w) => w.triggerId,
+  deliveryId: (w) => w.deliveryId,
   inviteId: (w) => w.inviteId,
   memberId: (w) => w.people.member.membershipId,
   tokenId: (w, role) => w.people[role].tokenId,
@@ -67,6 +68,15 @@ export const BODIES: Readonly<Record<string, (w: World) => unknown>> = {
     config: { cron: '*/5 * * * *', timezone: 'Europe/Berlin', promptTemplate: 'Check' },
   }),
   [routeKey('patch', '/orgs/{orgId}/triggers/{triggerId}')]: () => ({ enabled: false }),
+  [routeKey('post', '/orgs/{orgId}/triggers/{triggerId}/test-event')]: () => ({}),
+  [routeKey('post', '/orgs/{orgId}/triggers/{triggerId}/preview')]: () => ({
+    promptTemplate: 'At {{ schedule.time }}',
+  }),
+  [routeKey('post', '/orgs/{orgId}/trigger-preview')]: () => ({
+    kind: 'schedule',
+    config: { cron: '0 9 * * MON', timezone: 'UTC', promptTemplate: 'Weekly at {{ schedule.local }}' },
+  }),
+  [routeKey('post', '/orgs/{orgId}/triggers/{triggerId}/secret')]: () => ({ graceSeconds: 0 }),
 };
 
 /**
