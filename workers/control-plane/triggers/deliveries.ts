@@ -227,6 +227,7 @@ export const triggerDeliveryRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'triggers.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/triggers/{triggerId}/secret',
