@@ -93,6 +93,10 @@ export const SAMPLE_OUTCOMES: Readonly<Record<string, { status: number; why: str
     status: 409,
     why: "the world's draft has no setup script to test",
   },
+  [routeKey('post', '/orgs/{orgId}/triggers/{triggerId}/secret')]: {
+    status: 409,
+    why: "the world's trigger is a schedule without a callback URL, which has no secret to rotate",
+  },
   [routeKey('post', '/orgs/{orgId}/sessions/{sessionId}/terminals')]: {
     status: 409,
     why: 'the seeded session has no sandbox behind its gateway',
