@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AdversarialTally,
@@ -7,6 +7,7 @@ import {
   tallyAttacks,
   type VitestFileResult,
 } from './adversarial-summary.ts';
+import { tsProjects } from './checks/typecheck.ts';
 import { ensureDashboardBuilt } from './dashboard-build.ts';
 import { BIN, ROOT, STATE_DIR } from './paths.ts';
 import { startStack } from './stack.ts';
@@ -66,13 +67,6 @@ async function check(name: string, command: string, args: readonly string[]): Pr
     const { code } = await exec(command, args);
     return { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 };
   });
-}
-
-function tsProjects(): string[] {
-  return readdirSync(ROOT)
-    .filter((dir) => existsSync(join(ROOT, dir, 'tsconfig.json')))
-    .map((dir) => join(dir, 'tsconfig.json'))
-    .concat('tsconfig.tools.json');
 }
 
 async function staticChecks(): Promise<SuiteResult[]> {

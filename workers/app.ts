@@ -51,9 +51,10 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
       );
     }
     if (error instanceof HTTPException && error.status < 500) {
-      // Hono's own refusals (e.g. 415 from the OpenAPI validators).
+      // Hono's own refusals: 400 malformed JSON, 415 from the OpenAPI media-type gate.
+      const code = error.status === 415 ? 'unsupported_media_type' : 'bad_request';
       return problemResponse({
-        ...problemBody('bad_request', error.message || 'The request was refused.', {
+        ...problemBody(code, error.message || 'The request was refused.', {
           instance: path,
           requestId: scope.requestId,
         }),

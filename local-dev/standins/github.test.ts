@@ -133,6 +133,8 @@ describe('GitHub stand-in: git over HTTPS', () => {
 
   it('accepts a personal access token', async () => {
     const url = `${hub.url.replace('http://', 'http://someone:ghp_personal0123456789@')}/acme/app.git`;
-    await git(['ls-remote', url], dir);
+    const refs = await git(['ls-remote', url], dir);
+    expect(refs).toMatch(/^[0-9a-f]{40}\trefs\/heads\/main$/m);
+    expect(hub.requests.some((r) => r.credential === 'pat')).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdOf, Timestamp } from './common.ts';
+import { Cursor, FilterText, IdOf, Timestamp } from './common.ts';
 import { AUDIT_KINDS, EGRESS_DECISIONS } from './enums.ts';
 
 export const AuditEvent = z
@@ -36,20 +36,20 @@ export const AuditEvent = z
 
 /** Newest first; pass `nextCursor` back as `cursor` for older events. */
 export const AuditQuery = z.strictObject({
-  sessionId: z.string().max(64).optional(),
-  userId: z.string().max(64).optional(),
-  tokenId: z.string().max(64).optional(),
-  connectionId: z.string().max(64).optional(),
-  triggerId: z.string().max(64).optional(),
-  host: z.string().max(253).optional(),
+  sessionId: FilterText(64).optional(),
+  userId: FilterText(64).optional(),
+  tokenId: FilterText(64).optional(),
+  connectionId: FilterText(64).optional(),
+  triggerId: FilterText(64).optional(),
+  host: FilterText(253).optional(),
   decision: z.enum(EGRESS_DECISIONS).optional(),
   kind: z.enum(AUDIT_KINDS).optional(),
-  action: z.string().max(100).optional(),
+  action: FilterText(100).optional(),
   /** Inclusive lower bound. */
   from: Timestamp.optional(),
   /** Exclusive upper bound. */
   to: Timestamp.optional(),
-  cursor: z.string().max(512).optional(),
+  cursor: Cursor.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdOf, Timestamp } from './common.ts';
+import { Cursor, FilterText, IdOf, Timestamp } from './common.ts';
 import { SANDBOX_PROVIDERS, SESSION_MODES, SESSION_STATUSES } from './enums.ts';
 
 export const Session = z
@@ -47,8 +47,8 @@ export const CreateSession = z
 
 export const SessionListQuery = z.strictObject({
   status: z.enum(SESSION_STATUSES).optional(),
-  profileId: z.string().max(64).optional(),
-  cursor: z.string().max(512).optional(),
+  profileId: FilterText(64).optional(),
+  cursor: Cursor.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 

@@ -22,8 +22,8 @@ export const Snapshot = z
 export const SnapshotList = z.object({ items: z.array(Snapshot) }).meta({ id: 'SnapshotList' });
 
 export const SnapshotLogQuery = z.strictObject({
-  /** Return lines with seq greater than this (the previous page's `nextAfter`). */
-  after: z.coerce.number().int().min(0).default(0),
+  /** Return lines with seq greater than this (the previous page's `nextAfter`); seq is a 32-bit column. */
+  after: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdOf, Timestamp } from './common.ts';
+import { Cursor, FilterText, IdOf, Timestamp } from './common.ts';
 import { DELIVERY_SOURCES, DELIVERY_STATUSES, REPORT_STATUSES, TURN_STATUSES } from './enums.ts';
 import { ChatConfig, ScheduleConfig, WebhookConfig } from './triggers.ts';
 
@@ -41,8 +41,8 @@ export const TriggerDeliveryQuery = z.strictObject({
   status: z.enum(DELIVERY_STATUSES).optional(),
   source: z.enum(DELIVERY_SOURCES).optional(),
   /** Exact event name, e.g. `issues.labeled`. */
-  event: z.string().max(100).optional(),
-  cursor: z.string().max(512).optional(),
+  event: FilterText(100).optional(),
+  cursor: Cursor.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 

@@ -35,6 +35,8 @@ export function accessMiddleware(access: Access): MiddlewareHandler<ApiEnv> {
       const orgId = c.req.param('orgId') ?? '';
       const notFound = new ProblemError('not_found', `No org ${orgId} among yours.`);
       if (principal.tokenOrgId !== null && principal.tokenOrgId !== orgId) throw notFound;
+      // Runs before the validators: an id Postgres cannot hold (U+0000) names no org.
+      if (orgId.includes('\u0000')) throw notFound;
       const [membership] = await c
         .get('scope')
         .db()

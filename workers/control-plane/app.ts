@@ -1,28 +1,16 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../lib/context.ts';
 import { ProblemError } from '../lib/problem.ts';
 import { accessMiddleware } from './access.ts';
+import { limitBody, refuseNul, requireBody } from './body-checks.ts';
 import type { ApiEnv } from './env.ts';
-import { problemResponses } from './route.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
+import { problemResponses, takesBody } from './route.ts';
 import { API_ROUTES } from './routes.ts';
 
 // The control-plane API under /api. Every route comes from the registry in
 // routes.ts, is guarded by its access rule, validated by its schemas from
 // schema/api, and listed in the OpenAPI 3.1 document at /api/openapi.json.
-
-const limitBody: MiddlewareHandler<ApiEnv> = async (c, next) => {
-  const max = c.get('scope').config().limits.max_request_body_bytes;
-  return bodyLimit({
-    maxSize: max,
-    onError: () => {
-      throw new ProblemError('payload_too_large', `The request body is larger than ${max} bytes.`, {
-        extensions: { maxBytes: max },
-      });
-    },
-  })(c, next);
-};
 
 export function controlPlane(): OpenAPIHono<AppEnv> {
   const api = new OpenAPIHono<ApiEnv>({
@@ -42,7 +30,6 @@ export function controlPlane(): OpenAPIHono<AppEnv> {
       );
     },
   });
-  api.use('*', limitBody);
   api.openAPIRegistry.registerComponent('securitySchemes', 'session', {
     type: 'apiKey',
     in: 'cookie',
@@ -66,12 +53,18 @@ export function controlPlane(): OpenAPIHono<AppEnv> {
       {
         ...spec.route,
         security,
-        responses: { ...spec.route.responses, ...problemResponses(spec.access) },
-        middleware: [accessMiddleware(spec.access)],
+        responses: { ...spec.route.responses, ...problemResponses(spec) },
+        middleware: [
+          ...(takesBody(spec.route) ? [limitBody] : []),
+          ...(spec.route.request?.body?.required === true ? [requireBody] : []),
+          accessMiddleware(spec.access),
+          ...(takesBody(spec.route) ? [refuseNul] : []),
+        ],
       },
       spec.handler as never,
     );
   }
+  methodNotAllowed(api, API_ROUTES);
   api.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {

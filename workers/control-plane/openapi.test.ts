@@ -41,9 +41,14 @@ describe('GET /api/openapi.json', () => {
       if (route.access.kind === 'public') expect(op?.security).toEqual([]);
       else {
         expect(op?.security).toContainEqual({ session: [] });
-        expect(Object.keys(op?.responses ?? {})).toEqual(expect.arrayContaining(['401', '403', '422']));
+        expect(Object.keys(op?.responses ?? {})).toEqual(expect.arrayContaining(['401', '403']));
       }
       if (route.access.kind === 'org') expect(Object.keys(op?.responses ?? {})).toContain('404');
+      // Only routes that read a body can refuse one (ADR 0180).
+      const bodyStatuses = ['400', '413', '415', '422'];
+      if (route.route.request?.body !== undefined)
+        expect(Object.keys(op?.responses ?? {})).toEqual(expect.arrayContaining(bodyStatuses));
+      else expect(Object.keys(op?.responses ?? {})).not.toContain('413');
     }
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining([

@@ -67,20 +67,20 @@ export class ControlPlaneInternal
           );
         return;
       }
-      await db.transaction(async (tx) => {
+      const startedAt = await db.transaction(async (tx) => {
         const [current] = await tx
-          .select({ status: sessions.status })
+          .select({ status: sessions.status, startedAt: sessions.startedAt })
           .from(sessions)
           .where(and(eq(sessions.id, report.sandboxId), eq(sessions.orgId, report.orgId)))
           .for('update');
-        if (current === undefined) return;
+        if (current === undefined) return null;
         const to =
           current.status === 'stopping'
             ? 'stopped'
             : (LIVE_SESSION as readonly string[]).includes(current.status)
               ? 'failed'
               : null;
-        if (to === null) return;
+        if (to === null) return current.startedAt;
         await tx
           .update(sessions)
           .set({
@@ -93,10 +93,11 @@ export class ControlPlaneInternal
         await tx
           .insert(sessionEvents)
           .values({ sessionId: report.sandboxId, fromStatus: current.status, toStatus: to, reason });
+        return current.startedAt;
       });
       const limiter = this.env.ORG_LIMITER.get(this.env.ORG_LIMITER.idFromName(report.orgId));
       await limiter.release({ sessionId: report.sandboxId });
-      await signalStop(this.env, report.sandboxId, reason);
+      await signalStop(this.env, { id: report.sandboxId, startedAt }, reason);
     });
     createLogger({ runnerId: report.runnerId }).info('sandbox gone', {
       sandboxId: report.sandboxId,
@@ -114,8 +115,10 @@ export class ControlPlaneInternal
     sessionId: string;
     reason: SessionStopReason;
   }): Promise<{ accepted: boolean }> {
-    const accepted = await this.#withDb((db) => markSessionStopping(db, input));
-    if (accepted) await signalStop(this.env, input.sessionId, input.reason);
+    const stopping = await this.#withDb((db) => markSessionStopping(db, input));
+    const accepted = stopping !== undefined;
+    if (stopping !== undefined)
+      await signalStop(this.env, { id: input.sessionId, startedAt: stopping.startedAt }, input.reason);
     createLogger({ sessionId: input.sessionId }).info('session stop requested', {
       reason: input.reason,
       accepted,

@@ -82,21 +82,21 @@ async function flagLeaks(db: Database, events: readonly GatewayAuditEvent[]): Pr
 export async function markSessionStopping(
   db: Database,
   input: { sessionId: string; reason: SessionStopReason },
-): Promise<boolean> {
+): Promise<{ readonly startedAt: Date | null } | undefined> {
   const reason = STOP_REASONS[input.reason];
   return db.transaction(async (tx) => {
     const current = (
       await tx
-        .select({ status: sessions.status })
+        .select({ status: sessions.status, startedAt: sessions.startedAt })
         .from(sessions)
         .where(and(eq(sessions.id, input.sessionId), inArray(sessions.status, [...STOPPABLE])))
         .for('update')
     )[0];
-    if (current === undefined) return false;
+    if (current === undefined) return undefined;
     await tx.update(sessions).set({ status: 'stopping' }).where(eq(sessions.id, input.sessionId));
     await tx
       .insert(sessionEvents)
       .values({ sessionId: input.sessionId, fromStatus: current.status, toStatus: 'stopping', reason });
-    return true;
+    return { startedAt: current.startedAt };
   });
 }

@@ -69,10 +69,22 @@ export function parseSandboxRef(stored: string | null): SandboxRef | null {
   }
 }
 
-/** Wake the session's workflow if it is waiting for a stop; it checks the database either way. */
-export async function signalStop(env: Env, sessionId: string, reason: string): Promise<void> {
+/**
+ * Wake the session's workflow if it is waiting for a stop; it checks the database either way.
+ * Only a lifecycle that brought its session to running waits for the event, and only that
+ * step sets `startedAt`: before it the workflow re-reads the status between steps, so there is
+ * nothing to wake. Skipping those also skips looking up an instance that may not exist (a
+ * session seeded straight into the database has none), which local Workflows log as an
+ * uncaught `Engine was never started` / `instance.not_found` even though the lookup is caught.
+ */
+export async function signalStop(
+  env: Env,
+  session: { readonly id: string; readonly startedAt: Date | null },
+  reason: string,
+): Promise<void> {
+  if (session.startedAt === null) return;
   try {
-    const instance = await env.SESSION_LIFECYCLE.get(sessionId);
+    const instance = await env.SESSION_LIFECYCLE.get(session.id);
     await instance.sendEvent({ type: STOP_EVENT, payload: { reason } });
   } catch {
     // No instance (any more), or it has finished: the cron sweep finishes what is left.

@@ -28,6 +28,7 @@ const DeviceTokenProblem = Problem.extend({
 export const deviceRoutes = [
   defineRoute({
     access: { kind: 'public' },
+    problems: ['rate_limited', 'unavailable'],
     route: createRoute({
       method: 'post',
       path: '/auth/device',
@@ -62,6 +63,7 @@ export const deviceRoutes = [
   }),
   defineRoute({
     access: { kind: 'public' },
+    problems: ['rate_limited'],
     route: createRoute({
       method: 'post',
       path: '/auth/device/token',
@@ -104,6 +106,7 @@ export const deviceRoutes = [
   }),
   defineRoute({
     access: { kind: 'user', sessionOnly: true },
+    problems: ['rate_limited'],
     route: createRoute({
       method: 'post',
       path: '/auth/device/lookup',
@@ -125,6 +128,7 @@ export const deviceRoutes = [
   }),
   defineRoute({
     access: { kind: 'user', sessionOnly: true },
+    problems: ['rate_limited', 'not_found', 'conflict'],
     route: createRoute({
       method: 'post',
       path: '/auth/device/approve',
@@ -146,6 +150,7 @@ export const deviceRoutes = [
   }),
   defineRoute({
     access: { kind: 'user', sessionOnly: true },
+    problems: ['rate_limited', 'conflict'],
     route: createRoute({
       method: 'post',
       path: '/auth/device/deny',

@@ -14,6 +14,7 @@ const tags = ['auth'];
 export const authRoutes = [
   defineRoute({
     access: { kind: 'public' },
+    problems: ['rate_limited', 'unavailable'],
     route: createRoute({
       method: 'post',
       path: '/auth/otp/request',
@@ -36,6 +37,7 @@ export const authRoutes = [
   }),
   defineRoute({
     access: { kind: 'public' },
+    problems: ['unauthenticated', 'rate_limited'],
     route: createRoute({
       method: 'post',
       path: '/auth/otp/verify',

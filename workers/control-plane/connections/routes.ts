@@ -49,6 +49,7 @@ export const connectionRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'connections.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/connections',
@@ -139,6 +140,7 @@ export const connectionRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'connections.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'patch',
       path: '/orgs/{orgId}/connections/{connectionId}',
@@ -223,6 +225,7 @@ export const connectionRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'connections.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'delete',
       path: '/orgs/{orgId}/connections/{connectionId}',

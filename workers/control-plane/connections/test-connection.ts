@@ -134,6 +134,7 @@ async function runProbe(
 export const connectionTestRoutes = [
   defineRoute({
     access: { kind: 'org', permission: 'connections.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/connections/{connectionId}/test',

@@ -59,6 +59,7 @@ export const orgRoutes = [
   }),
   defineRoute({
     access: { kind: 'user', sessionOnly: true },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs',
@@ -172,6 +173,7 @@ export const orgRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'members.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'patch',
       path: '/orgs/{orgId}/members/{memberId}',
@@ -185,6 +187,7 @@ export const orgRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'members.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'delete',
       path: '/orgs/{orgId}/members/{memberId}',
@@ -226,6 +229,7 @@ export const orgRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'members.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/invites',

@@ -23,6 +23,7 @@ const VersionParams = z.object({ orgId: PathId, profileId: PathId, versionId: Pa
 export const draftRoutes = [
   defineRoute({
     access: { kind: 'org', permission: 'profiles.edit' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'patch',
       path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}',
@@ -63,6 +64,7 @@ export const draftRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'profiles.publish' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/publish',
@@ -160,6 +162,7 @@ export const draftRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'profiles.publish' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/snapshots',

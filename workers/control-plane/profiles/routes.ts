@@ -75,6 +75,7 @@ export const profileRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'profiles.edit' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/profiles',
@@ -154,6 +155,7 @@ export const profileRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'profiles.edit' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'patch',
       path: '/orgs/{orgId}/profiles/{profileId}',

@@ -58,13 +58,16 @@ describe('setup-script tests', () => {
     expect(again.status).toBe(409);
     expect(again.json).toMatchObject({ snapshotId: reply.json.id });
     expect(again.json.detail).toContain('still');
-    const logs = await h.call<{ lines: unknown[]; nextAfter: number }>(
+    const logs = await h.call<{ lines: { seq: number }[]; nextAfter: number }>(
       'GET',
       `/orgs/${w.orgId}/snapshots/${reply.json.id}/logs`,
       { cookie: w.people.member.cookie },
     );
     expect(logs.status).toBe(200);
-    expect(logs.json.nextAfter).toBeGreaterThanOrEqual(0);
+    // The cursor to poll with next: the last line's seq, or still 0 before the first line.
+    const lines = logs.json.lines;
+    expect(logs.json.nextAfter).toBe(lines.at(-1)?.seq ?? 0);
+    expect(lines.map((l) => l.seq)).toEqual([...lines.map((l) => l.seq)].sort((a, b) => a - b));
     // A session still starts from the published version's ready snapshot, not the test.
     const started = await h.call<{ snapshotId: string }>('POST', `/orgs/${w.orgId}/sessions`, {
       cookie: w.people.member.cookie,

@@ -18,6 +18,7 @@ const VersionParams = z.object({ orgId: PathId, profileId: PathId, versionId: Pa
 export const setupTestRoutes = [
   defineRoute({
     access: { kind: 'org', permission: 'profiles.edit' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/profiles/{profileId}/versions/{versionId}/setup-tests',

@@ -93,6 +93,7 @@ export const runnerRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'runners.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/runners',
@@ -176,6 +177,7 @@ export const runnerRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'runners.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/runners/{runnerId}/token',

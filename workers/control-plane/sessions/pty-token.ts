@@ -11,6 +11,7 @@ import { grantTerminal } from './terminal-access.ts';
 export const ptyTokenRoutes = [
   defineRoute({
     access: { kind: 'org', permission: 'sessions.read' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/sessions/{sessionId}/pty-token',

@@ -79,6 +79,7 @@ export const sessionRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'sessions.start' },
+    problems: ['conflict', 'rate_limited', 'unavailable'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/sessions',
@@ -245,7 +246,7 @@ export const sessionRoutes = [
         return row;
       });
       // Wake the lifecycle now rather than at its next look at the database.
-      if (updated !== undefined) await signalStop(c.env, updated.id, 'stopped on request');
+      if (updated !== undefined) await signalStop(c.env, updated, 'stopped on request');
       return c.json(sessionOut(updated ?? (await findSession(db, member.orgId, current.id))), 202);
     },
   }),

@@ -14,6 +14,7 @@ import { grantTerminal } from './terminal-access.ts';
 export const terminalRoutes = [
   defineRoute({
     access: { kind: 'org', permission: 'sessions.start' },
+    problems: ['conflict', 'unavailable'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/sessions/{sessionId}/terminals',

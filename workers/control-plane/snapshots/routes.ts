@@ -1,4 +1,11 @@
-import { PathId, Snapshot, SnapshotList, SnapshotLogPage, SnapshotLogQuery } from '@airlock/schema/api';
+import {
+  FilterText,
+  PathId,
+  Snapshot,
+  SnapshotList,
+  SnapshotLogPage,
+  SnapshotLogQuery,
+} from '@airlock/schema/api';
 import { snapshotLogs, snapshots } from '@airlock/schema/db';
 import { and, asc, desc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
@@ -30,7 +37,7 @@ export const snapshotRoutes = [
       summary: 'Snapshots, newest first (filter by profile version)',
       request: {
         params: OrgParams,
-        query: z.strictObject({ profileVersionId: z.string().max(64).optional() }),
+        query: z.strictObject({ profileVersionId: FilterText(64).optional() }),
       },
       responses: { 200: json(SnapshotList, 'Snapshots') },
     }),

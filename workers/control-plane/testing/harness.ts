@@ -21,6 +21,8 @@ export interface Call {
   readonly headers?: Record<string, string>;
   /** Raw body text (bypasses JSON encoding). */
   readonly raw?: string;
+  /** Content-Type of a body; defaults to JSON, `null` sends none. */
+  readonly contentType?: string | null;
 }
 
 export interface Reply<T = unknown> {
@@ -69,8 +71,8 @@ export class Harness {
 
   async call<T = unknown>(method: string, path: string, call: Call = {}): Promise<Reply<T>> {
     const headers = new Headers(call.headers);
-    if (call.body !== undefined || call.raw !== undefined)
-      headers.set('content-type', headers.get('content-type') ?? 'application/json');
+    if ((call.body !== undefined || call.raw !== undefined) && call.contentType !== null)
+      headers.set('content-type', call.contentType ?? headers.get('content-type') ?? 'application/json');
     if (call.cookie !== undefined)
       headers.set('cookie', `${this.config.auth.session.cookie_name}=${call.cookie}`);
     if (call.token !== undefined) headers.set('authorization', `Bearer ${call.token}`);

@@ -202,6 +202,7 @@ export const triggerDeliveryRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'triggers.read' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'get',
       path: '/orgs/{orgId}/triggers/{triggerId}/next-runs',
@@ -226,6 +227,7 @@ export const triggerDeliveryRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'triggers.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/triggers/{triggerId}/secret',

@@ -1,6 +1,7 @@
 import {
   CreatedTrigger,
   CreateTrigger,
+  FilterText,
   Ok,
   PathId,
   Trigger,
@@ -44,7 +45,7 @@ export const triggerRoutes = [
       path: '/orgs/{orgId}/triggers',
       tags,
       summary: "Triggers (filter by profile: a profile's Triggers tab)",
-      request: { params: OrgParams, query: z.strictObject({ profileId: z.string().max(64).optional() }) },
+      request: { params: OrgParams, query: z.strictObject({ profileId: FilterText(64).optional() }) },
       responses: { 200: json(TriggerList, 'Triggers') },
     }),
     handler: async (c) => {
@@ -67,6 +68,7 @@ export const triggerRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'triggers.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'post',
       path: '/orgs/{orgId}/triggers',
@@ -117,6 +119,7 @@ export const triggerRoutes = [
   }),
   defineRoute({
     access: { kind: 'org', permission: 'triggers.manage' },
+    problems: ['conflict'],
     route: createRoute({
       method: 'patch',
       path: '/orgs/{orgId}/triggers/{triggerId}',
