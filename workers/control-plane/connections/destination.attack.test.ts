@@ -42,6 +42,8 @@ const DESTINATIONS: Record<string, readonly string[]> = {
   jira: ['base_url'],
   signoz: ['base_url'],
   http_api_key: ['base_url'],
+  e2b: ['base_url', 'domain'],
+  modal: ['base_url'],
 };
 
 const PEM = `-----BEGIN PRIVATE KEY-----\n${'A'.repeat(80)}\n-----END PRIVATE KEY-----\n`;
@@ -63,7 +65,13 @@ const SAMPLES: Record<string, { config: Record<string, string>; credentials: Rec
     config: { base_url: 'https://api.example.com', placement: 'header', target: 'X-Api-Key' },
     credentials: { api_key: 'http-sample-0000' },
   },
+  e2b: { config: {}, credentials: { api_key: `e2b_${'0'.repeat(40)}` } },
+  modal: { config: { token_id: 'ak-sample0000' }, credentials: { token_secret: 'as-sample0000' } },
 };
+
+/** An attacker's destination in the form each field takes (a URL, or a bare DNS name). */
+const elsewhere = (field: string) =>
+  field === 'domain' ? 'attacker.example' : `${standIn.attackerUrl}/steal`;
 
 const seen = async () => (await (await fetch(`${standIn.attackerUrl}/__seen`)).json()) as AttackerSighting[];
 
@@ -97,7 +105,8 @@ describe('moving a connection to another host', () => {
       const urlFields = def.configFields
         .filter((f) => checkFields([f], { [f.name]: 'https://attacker.example' }).length === 0)
         .map((f) => f.name);
-      expect(urlFields, def.key).toEqual(DESTINATIONS[def.key]);
+      // (A destination need not take a URL: E2B's sandbox domain is a bare DNS name.)
+      for (const name of urlFields) expect(DESTINATIONS[def.key], def.key).toContain(name);
       for (const f of def.configFields)
         expect(f.destination === true, `${def.key}.${f.name}`).toBe(DESTINATIONS[def.key]?.includes(f.name));
     }
@@ -110,7 +119,7 @@ describe('moving a connection to another host', () => {
       if (sample === undefined) throw new Error(`no sample for ${key}`);
       const id = await create(key, sample.config, sample.credentials);
       for (const field of DESTINATIONS[key] ?? []) {
-        const moved = { ...sample.config, [field]: `${standIn.attackerUrl}/steal` };
+        const moved = { ...sample.config, [field]: elsewhere(field) };
         const member = await patch(id, { config: moved }, { cookie: w.people.member.cookie });
         expect(member.status, member.text).toBe(403);
         expect(member.headers.get('content-type')).toBe('application/problem+json');
