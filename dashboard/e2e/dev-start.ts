@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +76,9 @@ export async function startDev(timeoutMs = 240_000): Promise<DevStack> {
         // already gone
       }
     }
+    // The local runner keeps each sandbox's disk image mounted while the sandbox lives, and
+    // sandboxes outlive a stopped runner by design (ADR 0111): this throwaway stack lets go of its own.
+    for (const point of mountsUnder(stateDir)) spawnSync('umount', ['-l', point]);
     rmSync(stateDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + timeoutMs;
@@ -135,4 +138,16 @@ export async function loginCode(
       throw new Error(`no login code for ${email} reached the mail sink in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** Mount points at or below `dir`, from the kernel's table (`\040` is a space). */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .map((field) =>
+      field.replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))),
+    )
+    .filter((point) => point === dir || point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
 }
