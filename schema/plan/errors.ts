@@ -18,6 +18,10 @@ export const PlanErrorCode = {
   ENV_CONFLICT: 'ENV_CONFLICT',
   WORKSPACE_CONFLICT: 'WORKSPACE_CONFLICT',
   INVALID_HOST: 'INVALID_HOST',
+  INVALID_AGENT_VERSION: 'INVALID_AGENT_VERSION',
+  INVALID_ENV: 'INVALID_ENV',
+  RESERVED_ENV: 'RESERVED_ENV',
+  SECRET_IN_PLAIN_ENV: 'SECRET_IN_PLAIN_ENV',
 } as const;
 export type PlanErrorCode = (typeof PlanErrorCode)[keyof typeof PlanErrorCode];
 
