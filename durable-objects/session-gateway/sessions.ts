@@ -116,10 +116,10 @@ export class Sessions {
     for (const wake of waiters) wake();
   }
 
-  openAgent(size: {
-    cols?: number;
-    rows?: number;
-  }): ReturnType<SessionGateway['terminals']['open']> | GatewayError<'NO_PLAN'> {
+  openAgent(
+    size: { cols?: number; rows?: number },
+    secretEnv: Readonly<Record<string, string>> = {},
+  ): ReturnType<SessionGateway['terminals']['open']> | GatewayError<'NO_PLAN'> {
     const stored = this.#gw.store.plan();
     if (stored === null) return { ok: false, code: 'NO_PLAN', message: 'no runtime plan has been applied' };
     const { plan } = stored;
@@ -128,7 +128,7 @@ export class Sessions {
       key: 'agent',
       command: process?.command ?? plan.agent.interactive,
       ...(process === undefined ? {} : { cwd: process.cwd }),
-      env: { ...plan.env, ...(process?.env ?? {}) },
+      env: { ...plan.env, ...(process?.env ?? {}), ...secretEnv },
       cols: size.cols ?? 120,
       rows: size.rows ?? 32,
     });
@@ -141,6 +141,7 @@ export class Sessions {
   openShell(
     key: string,
     size: { cols?: number; rows?: number },
+    secretEnv: Readonly<Record<string, string>> = {},
   ): ReturnType<SessionGateway['terminals']['open']> | GatewayError<'NO_PLAN' | 'INVALID_INPUT'> {
     if (key === 'agent')
       return { ok: false, code: 'INVALID_INPUT', message: "terminal 'agent' is the agent's" };
@@ -152,7 +153,7 @@ export class Sessions {
       key,
       command: ['bash', '-l'],
       ...(process === undefined ? {} : { cwd: process.cwd }),
-      env: { ...plan.env, ...(process?.env ?? {}) },
+      env: { ...plan.env, ...(process?.env ?? {}), ...secretEnv },
       cols: size.cols ?? 120,
       rows: size.rows ?? 32,
     });

@@ -105,6 +105,11 @@ export async function beginBuild(db: Database, config: Config, snapshotId: strin
   };
 }
 
+/** The CLI version npm installed (what `latest` meant that day; the pinned version otherwise). */
+export async function recordAgentVersion(db: Database, snapshotId: string, version: string): Promise<void> {
+  await db.update(snapshots).set({ agentVersion: version }).where(eq(snapshots.id, snapshotId));
+}
+
 /** The sandbox exists on this runner: teardown can find it even if the workflow lost its ref. */
 export async function recordRunner(db: Database, snapshotId: string, runnerId: string | null): Promise<void> {
   await db.update(snapshots).set({ runnerId }).where(eq(snapshots.id, snapshotId));

@@ -9,6 +9,7 @@ import type { Env } from '../lib/env.ts';
 import { createLogger } from '../lib/log.ts';
 import { runHeadless } from '../lifecycle/headless.ts';
 import { endGateway, ProvisionError, provision, teardown } from '../lifecycle/provision.ts';
+import { openSecretsInSandbox, redactSecrets } from '../lifecycle/secrets-in-sandbox.ts';
 import { activePlan, type Loaded, load, SessionFailure, storePlan } from '../lifecycle/session-plan.ts';
 import {
   LIVE,
@@ -175,7 +176,12 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
     if (s.mode === 'headless') return this.#headless(step, sessionId, s, revision);
 
     await step.do('open agent terminal', FEW_RETRIES, async () => {
-      const opened = await this.#gateway(sessionId).openAgentTerminal({ cols: 120, rows: 32 });
+      // Secrets-in-the-sandbox are opened inside the step and go straight to the gateway: a
+      // step's result is persisted, so it returns nothing of them.
+      const secretEnv = await this.#db(async (db) =>
+        openSecretsInSandbox(db, config, s.orgId, await activePlan(db, sessionId, revision)),
+      );
+      const opened = await this.#gateway(sessionId).openAgentTerminal({ cols: 120, rows: 32, secretEnv });
       if (!opened.ok && opened.code !== 'TERMINAL_RUNNING')
         throw new NonRetryableError(`The agent's terminal could not be opened: ${opened.message}`);
       return true;
@@ -191,12 +197,15 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
       this.#db(async (db) => {
         const plan = await activePlan(db, sessionId, revision);
         const agent = plan.processes.find((p) => p.pty);
-        return runHeadless(this.#gateway(sessionId), {
+        const secretEnv = await openSecretsInSandbox(db, loadConfig(this.env), s.orgId, plan);
+        const outcome = await runHeadless(this.#gateway(sessionId), {
           command: [...plan.agent.headless, s.prompt ?? ''],
-          env: { ...plan.env, ...(agent?.env ?? {}) },
+          env: { ...plan.env, ...(agent?.env ?? {}), ...secretEnv },
           ...(agent === undefined ? {} : { cwd: agent.cwd }),
           timeoutMs: Math.max(60_000, s.createdAt + ttlMs - Date.now()),
         });
+        // The tail becomes the session's reason; what the agent printed of a secret stays out.
+        return { ...outcome, tail: redactSecrets(outcome.tail, secretEnv) };
       }),
     );
     if (outcome.error !== null)
