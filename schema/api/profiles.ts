@@ -4,6 +4,8 @@ import { IdOf, Name, Timestamp } from './common.ts';
 import { AGENT_RUNTIMES, SANDBOX_PROVIDERS, VERSION_STATUSES } from './enums.ts';
 import { Snapshot } from './snapshots.ts';
 
+export { AGENT_NAMES, LATEST_AGENT_VERSION, VERIFIED_AGENT_VERSIONS } from '../plan/agents.ts';
+
 // Sandbox profiles: a name plus versions. Exactly one draft is editable; a
 // published version is frozen (writes answer 409) and gets a snapshot.
 

@@ -1,4 +1,5 @@
 import {
+  AGENT_NAMES,
   AGENT_RUNTIMES,
   type Connection,
   type Integration,
@@ -6,6 +7,7 @@ import {
   RUNTIME_MODEL_APIS,
   SANDBOX_PROVIDERS,
   type UpdateDraft,
+  VERIFIED_AGENT_VERSIONS,
 } from '@airlock/schema/api';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
@@ -15,6 +17,15 @@ import { useOrg } from '../api/session.ts';
 import { Notice, ProblemAlert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { SelectField, TextArea, TextField } from '../ui/field.tsx';
+import {
+  AgentVersionField,
+  type EnvRow,
+  EnvVarsEditor,
+  envInputOf,
+  envRowsOf,
+  InstructionsField,
+} from './agent-fields.tsx';
+import { lines, NumberField, withOptional } from './form-helpers.tsx';
 import { ScriptEditor } from './script-editor.tsx';
 
 // The draft editor: every setting of the one editable version. Saving sends
@@ -24,6 +35,8 @@ import { ScriptEditor } from './script-editor.tsx';
 type Draft = Pick<
   ProfileVersion,
   | 'agentRuntime'
+  | 'agentVersion'
+  | 'agentInstructions'
   | 'sandboxProvider'
   | 'modelConnectionId'
   | 'gitConnectionId'
@@ -33,10 +46,12 @@ type Draft = Pick<
   | 'egressAllowlist'
   | 'resources'
 > &
-  UpdateDraft;
+  Omit<UpdateDraft, 'envVars'>;
 
 const draftOf = (v: ProfileVersion): Draft => ({
   agentRuntime: v.agentRuntime,
+  agentVersion: v.agentVersion,
+  agentInstructions: v.agentInstructions,
   sandboxProvider: v.sandboxProvider,
   modelConnectionId: v.modelConnectionId,
   gitConnectionId: v.gitConnectionId,
@@ -68,12 +83,16 @@ export function DraftEditor({
   const queryClient = useQueryClient();
   const [draft, setDraft] = useState(() => draftOf(version));
   const [allowlist, setAllowlist] = useState(version.egressAllowlist.join('\n'));
+  const [envRows, setEnvRows] = useState<EnvRow[]>(() => envRowsOf(version.envVars));
   useEffect(() => {
     setDraft(draftOf(version));
     setAllowlist(version.egressAllowlist.join('\n'));
+    setEnvRows(envRowsOf(version.envVars));
   }, [version]);
-  const current = { ...draft, egressAllowlist: lines(allowlist) };
-  const dirty = JSON.stringify(current) !== JSON.stringify(draftOf(version));
+  const current = { ...draft, egressAllowlist: lines(allowlist), envVars: envInputOf(envRows) };
+  const dirty =
+    JSON.stringify(current) !==
+    JSON.stringify({ ...draftOf(version), envVars: envInputOf(envRowsOf(version.envVars)) });
   useEffect(() => onDirtyChange(dirty), [dirty, onDirtyChange]);
   const editable = can('profiles.edit');
 
@@ -119,14 +138,28 @@ export function DraftEditor({
             label="Agent runtime"
             value={draft.agentRuntime}
             error={under('agentRuntime')}
-            onChange={(e) => set('agentRuntime', e.target.value as Draft['agentRuntime'])}
+            onChange={(e) => {
+              const runtime = e.target.value as Draft['agentRuntime'];
+              // A new runtime starts at its verified CLI version, as the API does.
+              setDraft((d) => ({
+                ...d,
+                agentRuntime: runtime,
+                agentVersion: VERIFIED_AGENT_VERSIONS[runtime],
+              }));
+            }}
           >
             {AGENT_RUNTIMES.map((r) => (
               <option key={r} value={r}>
-                {r}
+                {AGENT_NAMES[r]}
               </option>
             ))}
           </SelectField>
+          <AgentVersionField
+            runtime={draft.agentRuntime}
+            value={draft.agentVersion}
+            error={under('agentVersion')}
+            onChange={(v) => set('agentVersion', v)}
+          />
           <SelectField
             label="Sandbox provider"
             value={draft.sandboxProvider}
@@ -147,7 +180,7 @@ export function DraftEditor({
           help={
             models.length === 0
               ? `No ${apis.join('/')} connection yet: add one under Connections.`
-              : `${draft.agentRuntime} speaks the ${apis.join(' or ')} API.`
+              : `${AGENT_NAMES[draft.agentRuntime]} speaks the ${apis.join(' or ')} API.`
           }
           onChange={(e) => set('modelConnectionId', e.target.value === '' ? null : e.target.value)}
         >
@@ -158,6 +191,22 @@ export function DraftEditor({
             </option>
           ))}
         </SelectField>
+      </fieldset>
+
+      <fieldset disabled={!editable}>
+        <legend>Agent</legend>
+        <InstructionsField
+          value={draft.agentInstructions}
+          error={under('agentInstructions')}
+          onChange={(v) => set('agentInstructions', v)}
+        />
+        <h3 className="small">Environment variables</h3>
+        <EnvVarsEditor
+          rows={envRows}
+          canSetSecrets={can('connections.manage')}
+          errorAt={(path) => errors.get(path)}
+          onChange={setEnvRows}
+        />
       </fieldset>
 
       <fieldset disabled={!editable}>
@@ -345,47 +394,5 @@ export function DraftEditor({
         </div>
       )}
     </form>
-  );
-}
-
-function lines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '');
-}
-
-/** Sets an optional key, or removes it when empty (the API's strict objects reject ''). */
-function withOptional<T extends object, K extends keyof T>(
-  object: T,
-  key: K,
-  value: T[K] | string | undefined,
-): T {
-  const { [key]: _, ...rest } = object;
-  return (value === '' || value === undefined ? rest : { ...rest, [key]: value }) as T;
-}
-
-function NumberField({
-  label,
-  value,
-  error,
-  step,
-  onChange,
-}: {
-  label: string;
-  value: number | undefined;
-  error: string | undefined;
-  step?: number;
-  onChange: (value: number | undefined) => void;
-}) {
-  return (
-    <TextField
-      label={label}
-      type="number"
-      step={step ?? 1}
-      value={value ?? ''}
-      error={error}
-      onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
-    />
   );
 }
