@@ -14,6 +14,7 @@ import { ensureDashboardBuilt } from '../dashboard-build.ts';
 import { ROOT } from '../paths.ts';
 import { type Child, spawnGroup } from '../process.ts';
 import { freePort, waitFor } from '../services/ports.ts';
+import { type AnthropicScript, type AnthropicStandIn, startAnthropicStandIn } from '../standins/anthropic.ts';
 import { type GithubStandIn, startGithubStandIn } from '../standins/github.ts';
 import { type OpenAiStandIn, type Script, startOpenAiStandIn } from '../standins/openai.ts';
 import type { TestStackInfo } from '../test-global-setup.ts';
@@ -34,6 +35,7 @@ export interface CredentiallessWorld {
   readonly apiToken: string;
   readonly runnerId: string;
   readonly openai: OpenAiStandIn & { readonly apiKey: string };
+  readonly anthropic: AnthropicStandIn & { readonly apiKey: string };
   readonly github: GithubStandIn & {
     readonly appId: string;
     readonly installationId: string;
@@ -47,6 +49,8 @@ export interface CredentiallessWorld {
   readonly baseImage: string;
   /** Replace the OpenAI stand-in's script (the default answers with a message). */
   script(next: Script): void;
+  /** Replace the Anthropic stand-in's script (the default answers with text). */
+  scriptAnthropic(next: AnthropicScript): void;
   api<T = unknown>(
     method: string,
     path: string,
@@ -163,6 +167,13 @@ export async function startCredentiallessWorld(
     let script: Script = () => [{ kind: 'message', text: 'Hello from the stand-in.' }];
     const openai = await startOpenAiStandIn({ apiKey: openaiKey, script: (turn) => script(turn) });
     stops.push(openai.close);
+    const anthropicKey = `sk-ant-api03-${randomBytes(24).toString('hex')}`;
+    let anthropicScript: AnthropicScript = () => [{ kind: 'text', text: 'Hello from the stand-in.' }];
+    const anthropic = await startAnthropicStandIn({
+      apiKey: anthropicKey,
+      script: (turn) => anthropicScript(turn),
+    });
+    stops.push(anthropic.close);
 
     seedRepository(dir);
     const app = generateKeyPairSync('rsa', {
@@ -282,6 +293,7 @@ export async function startCredentiallessWorld(
       apiToken,
       runnerId,
       openai: Object.assign(openai, { apiKey: openaiKey }),
+      anthropic: Object.assign(anthropic, { apiKey: anthropicKey }),
       github: Object.assign(github, { appId, installationId, privateKeyPem: app.privateKey }),
       bareRepo: join(dir, 'repos/acme/widgets.git'),
       config,
@@ -290,11 +302,15 @@ export async function startCredentiallessWorld(
       script: (next) => {
         script = next;
       },
+      scriptAnthropic: (next) => {
+        anthropicScript = next;
+      },
       api,
       request,
       secrets: () =>
         [
           { name: 'openai api key', value: openaiKey },
+          { name: 'anthropic api key', value: anthropicKey },
           { name: 'github app private key', value: app.privateKey },
           ...github.issuedTokens.map((value, i) => ({ name: `github installation token ${i + 1}`, value })),
           { name: 'airlock api token', value: apiToken },
