@@ -9,5 +9,12 @@ export {
   toEnvVars,
   tomlLayer,
 } from './load.ts';
-export { type Config, type ConfigInput, ConfigSchema, SandboxProvider, type TokenPurpose } from './schema.ts';
+export {
+  allowsPlainHttp,
+  type Config,
+  type ConfigInput,
+  ConfigSchema,
+  SandboxProvider,
+  type TokenPurpose,
+} from './schema.ts';
 export { configFromWorkerEnv } from './worker.ts';

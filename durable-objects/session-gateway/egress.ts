@@ -4,23 +4,30 @@ import { CloseCode, type HeaderList, type JsonObject } from '@airlock/schema/tun
 import { z } from 'zod';
 import type { AuditInput } from './audit-outbox.ts';
 import { pumpBody } from './body-pump.ts';
-import { denyMessage, hostName } from './deny.ts';
+import { allowlistEntry, denyMessage } from './deny.ts';
 import { brokeredHead, passthroughHead, responseHeaders, type UpstreamHead } from './inject.ts';
+import { leakDetail, leakMessage } from './leak-guard.ts';
+import type { Destination, LeakFinding, LeakTripwire } from './leak-tripwire.ts';
 import type { GatewayLog } from './log.ts';
 import { RequestBody } from './request-body.ts';
-import type { RouteMatcher } from './route-matcher.ts';
+import { dialledAuthority, type RequestAuthority, requestTarget } from './request-target.ts';
+import type { MatchResult, RouteMatcher } from './route-matcher.ts';
 import { StreamClosedError, type TunnelStream } from './stream.ts';
 import { bridgeWebSocket } from './ws-bridge.ts';
 
 // One `http` stream (PROTOCOL.md §5.3) = one mediated request:
-// match → (brokered: resolve the credential, strip the sandbox's, place ours)
-// → forward to the pinned upstream → stream the response back → audit.
-// Anything that matches no route and no passthrough host is answered 403.
+// parse the authority once (request-target.ts) → match → leak check →
+// (brokered: resolve the credential, strip the sandbox's, place ours) → forward
+// to the pinned upstream → stream the response back → audit. An authority
+// outside the grammar, or a CONNECT target, server name and Host that disagree,
+// is answered 400; anything that matches no route and no passthrough host 403,
+// and so is a request carrying a secret to where it does not belong (ADR 0125).
 
 const HttpMeta = z.object({
   method: z.string().regex(/^[A-Z]{1,16}$/),
   scheme: z.enum(['http', 'https']),
-  authority: z.string().min(1).max(300),
+  /** Checked by requestTarget(): a bad one is a refused (and audited) request, not a bad stream. */
+  authority: z.unknown().optional(),
   path: z.string().max(16 * 1024),
   headers: z.array(z.tuple([z.string(), z.string()])).max(500),
 });
@@ -32,6 +39,10 @@ export interface EgressContext {
   orgId(): string | null;
   matcher(): RouteMatcher | null;
   credential(orgId: string, route: EgressRoute): Promise<CredentialResult>;
+  /** The leak tripwire over every secret this gateway knows. */
+  tripwire(orgId: string | null): Promise<LeakTripwire>;
+  /** A leak was blocked; true when the session will be stopped for it. */
+  leakBlocked(): boolean;
   audit(input: AuditInput): void;
   touch(): void;
   done(stream: TunnelStream): void;
@@ -42,10 +53,12 @@ interface Exchange {
   readonly stream: TunnelStream;
   readonly body: RequestBody;
   readonly started: number;
+  /** The parsed authority, or null when it was refused. */
+  readonly authority: RequestAuthority | null;
   /** Path without the query, as matched and audited. */
   readonly path: string;
   readonly route: EgressRoute | null;
-  readonly decision: 'brokered' | 'passthrough' | 'denied';
+  readonly decision: 'brokered' | 'passthrough' | 'denied' | 'leak_blocked';
   /** The OPEN carried FIN: the request has no body at all. */
   readonly bodyless: boolean;
   responseBytes: number;
@@ -113,12 +126,14 @@ async function run(
 ): Promise<void> {
   const started = ctx.now();
   const { pathname, originForm } = normalisedPath(meta.path);
+  const target = requestTarget(meta);
+  const authority = target.ok ? target.authority : null;
   const orgId = ctx.orgId();
   const matcher = ctx.matcher();
-  const result = matcher?.match({ host: meta.authority, path: pathname, method: meta.method }) ?? {
-    kind: 'deny' as const,
-    sameHost: [],
-  };
+  const result: MatchResult =
+    authority === null || matcher === null
+      ? { kind: 'deny', sameHost: [] }
+      : matcher.match({ authority, path: pathname, method: meta.method });
   const decision =
     result.kind === 'route' ? 'brokered' : result.kind === 'passthrough' ? 'passthrough' : 'denied';
   const exchange: Exchange = {
@@ -126,18 +141,37 @@ async function run(
     stream,
     body,
     started,
+    authority,
     path: pathname,
     route: result.kind === 'route' ? result.route : null,
     decision,
     bodyless: openFin || meta.method === 'GET' || meta.method === 'HEAD',
     responseBytes: 0,
   };
-  if (result.kind === 'deny' || orgId === null) {
+  if (!target.ok) {
+    body.discard();
+    const text = `Airlock refused ${meta.method} ${meta.scheme} request: ${target.message}.\n`;
+    exchange.responseBytes = plainResponse(stream, 400, text, [['x-airlock-decision', 'denied']]);
+    return finish(ctx, exchange, 400, { reason: 'bad_authority', ...target.detail });
+  }
+  const to: Destination =
+    result.kind === 'route'
+      ? { kind: 'brokered', connectionId: result.route.credential.connectionId }
+      : { kind: result.kind === 'passthrough' ? 'passthrough' : 'denied' };
+  const tripwire = await ctx.tripwire(orgId);
+  const sent = {
+    authority: `${target.authority.host}:${target.authority.port}`,
+    path: meta.path,
+    headers: meta.headers,
+  };
+  const leak = await tripwire.inspect(sent, exchange.bodyless ? null : (n) => body.prefix(n), to);
+  if (leak !== null) return blockLeak(ctx, exchange, leak, to);
+  if (result.kind === 'deny' || orgId === null || authority === null) {
     body.discard();
     const text = denyMessage({
       method: meta.method,
       scheme: meta.scheme,
-      host: meta.authority,
+      authority: target.authority,
       path: pathname,
       hasPlan: matcher !== null,
       sameHost: result.kind === 'deny' ? result.sameHost : [],
@@ -152,7 +186,7 @@ async function run(
     if (!resolved.ok) {
       body.discard();
       const text =
-        `Airlock could not obtain the credential for ${hostName(meta.authority)} ` +
+        `Airlock could not obtain the credential for ${authority.host} ` +
         `(connection ${result.route.credential.connectionId}): ${resolved.code}: ${resolved.message}\n`;
       exchange.responseBytes = plainResponse(stream, 502, text, [['x-airlock-decision', 'brokered']]);
       return finish(ctx, exchange, 502, { error: resolved.code });
@@ -160,7 +194,16 @@ async function run(
     credential = resolved.value;
     head = brokeredHead(result.route, originForm, meta.headers, credential);
   } else {
-    head = passthroughHead(meta.scheme, meta.authority, originForm, meta.headers);
+    head = passthroughHead(meta.scheme, authority, originForm, meta.headers);
+  }
+  // What is dialled is exactly what was matched: the route's upstream, or the parsed authority.
+  const pinned =
+    result.kind === 'route' ? dialledAuthority(new URL(result.route.upstream.baseUrl)) : authority;
+  const dialled = dialledAuthority(head.url);
+  if (dialled.host !== pinned.host || dialled.port !== pinned.port) {
+    body.discard();
+    exchange.responseBytes = plainResponse(stream, 502, 'Airlock: the upstream URL left the matched host\n');
+    return finish(ctx, exchange, 502, { error: 'upstream_not_pinned' });
   }
   if (wantsWebSocket(meta.headers)) {
     const outcome = await bridgeWebSocket({
@@ -224,7 +267,7 @@ async function forward(
     ex.responseBytes = plainResponse(
       stream,
       502,
-      `Airlock could not reach the upstream for ${hostName(meta.authority)}: ${safe.slice(0, 300)}\n`,
+      `Airlock could not reach the upstream for ${ex.authority === null ? 'the request' : allowlistEntry(meta.scheme, ex.authority)}: ${safe.slice(0, 300)}\n`,
     );
     return finish(ctx, ex, 502, { error: 'upstream_unreachable' });
   }
@@ -248,11 +291,22 @@ async function forward(
   }
 }
 
+/** 403, nothing forwarded; audited without the value (nor the host or path, when they held it). */
+function blockLeak(ctx: EgressContext, ex: Exchange, leak: LeakFinding, to: Destination): void {
+  ex.body.discard();
+  const text = leakMessage(leak, ex.authority?.host ?? 'this host', to, ctx.leakBlocked());
+  const responseBytes = plainResponse(ex.stream, 403, text, [['x-airlock-decision', 'leak_blocked']]);
+  const authority = leak.where === 'authority' ? null : ex.authority;
+  const path = leak.where === 'path' ? '/(withheld)' : ex.path;
+  const blocked = { ...ex, authority, path, decision: 'leak_blocked' as const, responseBytes };
+  finish(ctx, blocked, 403, leakDetail(leak, to));
+}
+
 function finish(
   ctx: EgressContext,
   ex: Exchange,
   status: number,
-  detail: Record<string, string>,
+  detail: Record<string, string | number>,
   bytesOut = ex.body.bytes,
 ): void {
   const route = ex.route;
@@ -262,7 +316,7 @@ function finish(
     routeId: route?.id ?? null,
     connectionId: route?.credential.connectionId ?? null,
     method: ex.meta.method,
-    host: hostName(ex.meta.authority),
+    host: ex.authority?.host ?? null,
     path: ex.path,
     status,
     bytesIn: ex.responseBytes,

@@ -1,6 +1,7 @@
 import type { EgressRoute } from '@airlock/schema/plan';
 import { describe, expect, it } from 'vitest';
 import { brokeredHead, joinUpstreamUrl, passthroughHead, responseHeaders } from './inject.ts';
+import { dialledAuthority } from './request-target.ts';
 
 function route(inject: EgressRoute['inject'], baseUrl = 'https://api.example.com'): EgressRoute {
   return {
@@ -90,11 +91,32 @@ describe('brokeredHead', () => {
 
 describe('passthroughHead and responseHeaders', () => {
   it('forwards a passthrough request to the authority it matched, without credentials added', () => {
-    const head = passthroughHead('https', 'files.test', '/a?b=1', SANDBOX_HEADERS);
+    const head = passthroughHead('https', { host: 'files.test', port: 443 }, '/a?b=1', SANDBOX_HEADERS);
     expect(head.url.href).toBe('https://files.test/a?b=1');
     expect(head.headers.get('authorization')).toBe('Bearer sandbox-supplied');
     expect(head.headers.has('proxy-authorization')).toBe(false);
     expect(head.headers.has('x-hop')).toBe(false);
+  });
+
+  it('dials exactly the matched host and port, whatever the path holds', () => {
+    for (const authority of [
+      { host: 'files.test', port: 8443 },
+      { host: '127.0.0.1', port: 9000 },
+      { host: '[::1]', port: 443 },
+    ])
+      for (const path of [
+        '/x',
+        '//evil.test/x',
+        '/\\evil.test\\x',
+        '/@evil.test:1/x',
+        '/x#@evil.test',
+        '/%2F%2Fevil.test',
+      ])
+        for (const scheme of ['http', 'https'] as const) {
+          const head = passthroughHead(scheme, authority, path, []);
+          expect(dialledAuthority(head.url), `${authority.host} ${path}`).toEqual(authority);
+          expect(head.url.username + head.url.password).toBe('');
+        }
   });
 
   it('never returns a header that echoes the credential', () => {
@@ -107,7 +129,26 @@ describe('passthroughHead and responseHeaders', () => {
     expect(responseHeaders(upstream, 'sk-real-credential')).toEqual([
       ['content-length', '5'],
       ['content-type', 'text/plain'],
+      ['x-airlock-scrubbed', 'x-echo'],
     ]);
+  });
+
+  it('drops headers carrying the credential encoded (Location, each Set-Cookie) or in their name', () => {
+    const key = 'ghs_16C7e42F292c6912E7710c838347Ae178B4a';
+    const upstream = new Headers([
+      ['location', `https://elsewhere.example/cb?auth=${encodeURIComponent(`Bearer ${key}`)}`],
+      ['set-cookie', `a=${btoa(`x-access-token:${key}`)}; Path=/`],
+      ['set-cookie', 'plain=1; Path=/'],
+      [`x-${key}`, '1'],
+      ['x-kept', 'nothing secret'],
+    ]);
+    expect(responseHeaders(upstream, key)).toEqual([
+      ['set-cookie', 'plain=1; Path=/'],
+      ['x-kept', 'nothing secret'],
+      // A name that carried the key is not repeated.
+      ['x-airlock-scrubbed', 'location, set-cookie'],
+    ]);
+    expect(responseHeaders(upstream, null)).toHaveLength(5);
   });
 
   it('joins base URLs and paths', () => {

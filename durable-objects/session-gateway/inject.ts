@@ -1,13 +1,14 @@
 import { type EgressRoute, PLACEHOLDER_SECRET } from '@airlock/schema/plan';
 import type { HeaderList } from '@airlock/schema/tunnel';
+import { carriesValue } from './leak-tripwire.ts';
 
 // Turning a sandbox's request head into the upstream request head: the
 // security-critical middle of the gateway, kept pure so a reviewer can read it
 // in one sitting (and tests can pin it down).
 //
 // Host pinning: the upstream URL is built from the route's `upstream.baseUrl`
-// (brokered) or from the matched authority (passthrough); the sandbox's Host
-// header never travels, so no Host or SNI trick can redirect a credential.
+// (brokered) or from the parsed, matched authority (passthrough); the sandbox's
+// Host header never travels, so no Host or SNI trick can redirect a request.
 //
 // A brokered request loses every credential the sandbox supplied (Authorization,
 // Proxy-Authorization, Cookie, the route's own header or query parameter, and
@@ -137,25 +138,47 @@ export function brokeredHead(
   return { url, headers: out };
 }
 
-/** Passthrough: no credentials added; the sandbox's own headers minus hop-by-hop ones. */
+/**
+ * Passthrough: no credentials added; the sandbox's own headers minus hop-by-hop ones. The URL is
+ * built from the parsed, matched authority (ADR 0105), never from a string the sandbox sent.
+ */
 export function passthroughHead(
   scheme: 'http' | 'https',
-  authority: string,
+  authority: { readonly host: string; readonly port: number },
   path: string,
   headers: HeaderList,
 ): UpstreamHead {
-  const url = joinUpstreamUrl(`${scheme}://${authority}`, path);
+  const url = joinUpstreamUrl(`${scheme}://${authority.host}:${authority.port}`, path);
   return { url, headers: copyHeaders(headers, () => false) };
 }
 
-/** Response headers for the sandbox: hop-by-hop removed, and never a credential echoed back. */
+/** Shorter credentials are not scrubbed from responses (too many innocent matches). */
+const MIN_SCRUBBED_LENGTH = 8;
+
+/**
+ * Response headers for the sandbox: hop-by-hop removed, and never a credential echoed back. A
+ * header carrying the injected credential in any form the leak tripwire knows (raw, URL-encoded,
+ * base64 at any alignment; in its name or value) is dropped whole, never redacted: a redirect whose
+ * `Location` held the key is better unfollowable than followed with a mangled URL, and a cookie
+ * with a hole in it is not one. `x-airlock-scrubbed` names what was dropped, so the agent can tell.
+ */
 export function responseHeaders(headers: Headers, credential: string | null): HeaderList {
   const out: HeaderList = [];
+  const scrubbed: string[] = [];
   const listed = new Set((headers.get('connection') ?? '').split(',').map((t) => t.trim().toLowerCase()));
+  // Names arrive lowercased, so a credential in a name can only be found lowercased.
+  const lowered = credential?.toLowerCase() ?? null;
+  const inName = (name: string) =>
+    lowered !== null && lowered.length >= MIN_SCRUBBED_LENGTH && name.includes(lowered);
+  // Each Set-Cookie is its own entry (iterating a Headers object yields them one by one).
   for (const [name, value] of headers) {
-    if ((HOP_BY_HOP.has(name) && name !== 'content-length') || listed.has(name)) continue;
-    if (credential !== null && credential.length >= 8 && value.includes(credential)) continue;
+    if ((HOP_BY_HOP.has(name) && name !== 'content-length') || listed.has(name) || inName(name)) continue;
+    if (credential !== null && carriesValue(value, credential, MIN_SCRUBBED_LENGTH)) {
+      if (!scrubbed.includes(name)) scrubbed.push(name);
+      continue;
+    }
     out.push([name, value]);
   }
+  if (scrubbed.length > 0) out.push(['x-airlock-scrubbed', scrubbed.join(', ')]);
   return out;
 }

@@ -103,7 +103,8 @@ export class Lifecycle {
     if (retry !== null && retry <= now) {
       const reason = store.get('stop_requested');
       store.set('stop_requested', null);
-      if (reason === 'idle' || reason === 'tunnel_lost') await this.#requestStop(reason, now);
+      if (reason === 'idle' || reason === 'tunnel_lost' || reason === 'leak_blocked')
+        await this.#requestStop(reason, now);
     }
     store.expireRedeemed(now);
     // The alarm that fired is spent: recompute from scratch.
@@ -123,6 +124,11 @@ export class Lifecycle {
       store.set('flush_retry_at', now + Math.min(MAX_RETRY_MS, 1000 * 2 ** failures));
       this.#gw.log.warn('audit flush failed; will retry', { failures, error: String(error).slice(0, 200) });
     }
+  }
+
+  /** The leak tripwire blocked a request and the profile stops sessions when it does. */
+  stopForLeak(): void {
+    void this.#requestStop('leak_blocked', this.#gw.now()).then(() => this.schedule());
   }
 
   /** Ask the control plane to stop the session (once; retried if the call fails). */

@@ -9,6 +9,8 @@ import type { TunnelStream } from './stream.ts';
 export class RequestBody {
   readonly #stream: TunnelStream;
   readonly #queue: Uint8Array[] = [];
+  /** Bytes waiting in the queue. */
+  #queued = 0;
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
@@ -19,7 +21,10 @@ export class RequestBody {
   }
 
   push(data: Uint8Array, fin: boolean): void {
-    if (data.length > 0) this.#queue.push(data);
+    if (data.length > 0) {
+      this.#queue.push(data);
+      this.#queued += data.length;
+    }
     if (fin) this.#ended = true;
     this.#notify();
   }
@@ -51,6 +56,7 @@ export class RequestBody {
           if (this.#error !== null) return controller.error(this.#error);
           const chunk = this.#queue.shift();
           if (chunk === undefined) return controller.close();
+          this.#queued -= chunk.length;
           this.bytes += chunk.length;
           controller.enqueue(chunk);
           this.#stream.consumed(chunk.length);
@@ -60,9 +66,32 @@ export class RequestBody {
     );
   }
 
+  /**
+   * A copy of the body's first `limit` bytes (fewer if it ends sooner), once they have arrived;
+   * the bytes stay queued for readable(). Only what the sandbox's credit lets it send is ever
+   * queued, and the first window (64 KiB) needs no credit back, so this waits for nothing that
+   * could only come once fetch reads. A failed body yields what arrived (fetch then fails).
+   */
+  async prefix(limit: number): Promise<Uint8Array> {
+    while (this.#queued < limit && !this.#ended && this.#error === null)
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    const out = new Uint8Array(Math.min(limit, this.#queued));
+    let at = 0;
+    for (const chunk of this.#queue) {
+      if (at === out.length) break;
+      const take = Math.min(chunk.length, out.length - at);
+      out.set(chunk.subarray(0, take), at);
+      at += take;
+    }
+    return out;
+  }
+
   /** A body that fetch will never read (denied, failed): consume it to keep credit flowing. */
   discard(): void {
     for (const chunk of this.#queue.splice(0)) this.#stream.consumed(chunk.length);
+    this.#queued = 0;
     this.push = (data) => this.#stream.consumed(data.length);
   }
 }

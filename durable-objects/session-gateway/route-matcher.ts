@@ -1,11 +1,21 @@
-import { type EgressRoute, type HostPattern, parseHost as parseHostPattern } from '@airlock/schema/plan';
+import {
+  type Authority,
+  type EgressRoute,
+  exactOnly,
+  type HostPattern,
+  parseHost,
+  portsOverlap,
+  unspecified,
+} from '@airlock/schema/plan';
 
 // The runtime plan's egress routes compiled for lookup: one map lookup per
 // host candidate and one step per path segment, whatever the number of routes.
 //
 // Matching rules (the compiler's, schema/plan): a host pattern is exact or
 // `*.suffix` (subdomains only); a pattern without a port matches the default
-// ports (none, 80, 443); a path prefix is segment-aware (`/v1` matches `/v1`
+// ports (none, 80, 443); IP literals and localhost names match only a pattern
+// that names them exactly, never a wildcard, and 0.0.0.0/8 and [::] nothing
+// (ADR 0105); a path prefix is segment-aware (`/v1` matches `/v1`
 // and `/v1/x`, not `/v10`; `/` or no prefix matches every path); no methods
 // means every method.
 //
@@ -17,8 +27,8 @@ import { type EgressRoute, type HostPattern, parseHost as parseHostPattern } fro
 // hosts; a host in both is brokered.
 
 export interface RequestTarget {
-  /** `name[:port]` as the sandbox addressed it. */
-  readonly host: string;
+  /** The request's authority, parsed once with the one grammar (request-target.ts). */
+  readonly authority: Authority;
   /** Normalised path without the query. */
   readonly path: string;
   readonly method: string;
@@ -32,7 +42,7 @@ export type MatchResult =
 
 interface Entry {
   readonly route: EgressRoute;
-  readonly port: string | undefined;
+  readonly port: number | null;
   /** Upper-case methods (a handful at most), or null for every method. */
   readonly methods: readonly string[] | null;
   readonly order: number;
@@ -45,26 +55,14 @@ interface PathNode {
   readonly entries: Entry[];
 }
 
+interface Passthrough {
+  readonly pattern: string;
+  readonly port: number | null;
+}
+
 interface HostIndex {
   readonly root: PathNode;
   readonly routes: EgressRoute[];
-}
-
-type ParsedHost = ReturnType<typeof parseHostPattern>;
-
-const DEFAULT_PORTS: ReadonlySet<string> = new Set(['80', '443']);
-
-/** The compiler's host parsing, plus a request host's trailing dot (`example.com.`). */
-export function parseHost(value: string): ParsedHost {
-  const parsed = parseHostPattern(value);
-  return parsed.name.endsWith('.') ? { ...parsed, name: parsed.name.slice(0, -1) } : parsed;
-}
-
-function portMatches(pattern: string | undefined, request: string | undefined): boolean {
-  if (pattern === request) return true;
-  if (pattern === undefined) return request === undefined || DEFAULT_PORTS.has(request);
-  if (request === undefined) return DEFAULT_PORTS.has(pattern);
-  return false;
 }
 
 function newNode(): PathNode {
@@ -92,12 +90,12 @@ function insert(index: HostIndex, prefix: string, entry: Entry): void {
   else node.entries.splice(firstCatchAll, 0, entry);
 }
 
-function entryMatches(entry: Entry, port: string | undefined, method: string): boolean {
-  return portMatches(entry.port, port) && (entry.methods === null || entry.methods.includes(method));
+function entryMatches(entry: Entry, port: number | null, method: string): boolean {
+  return portsOverlap(entry.port, port) && (entry.methods === null || entry.methods.includes(method));
 }
 
 /** The deepest path node with an entry for this port and method. */
-function lookupPath(index: HostIndex, path: string, port: string | undefined, method: string): Entry | null {
+function lookupPath(index: HostIndex, path: string, port: number | null, method: string): Entry | null {
   const trail: PathNode[] = [index.root];
   let node = index.root;
   let start = 1;
@@ -121,8 +119,8 @@ function lookupPath(index: HostIndex, path: string, port: string | undefined, me
 export class RouteMatcher {
   readonly #exact = new Map<string, HostIndex>();
   readonly #wildcard = new Map<string, HostIndex>();
-  readonly #passExact = new Map<string, string[]>();
-  readonly #passWildcard = new Map<string, string[]>();
+  readonly #passExact = new Map<string, Passthrough[]>();
+  readonly #passWildcard = new Map<string, Passthrough[]>();
   readonly size: number;
 
   private constructor(routes: readonly EgressRoute[], passthrough: readonly HostPattern[]) {
@@ -134,10 +132,10 @@ export class RouteMatcher {
         if (route.match.hosts.indexOf(pattern) !== h) return;
         const host = parseHost(pattern);
         const map = host.wildcard ? this.#wildcard : this.#exact;
-        let index = map.get(host.name);
+        let index = map.get(host.host);
         if (index === undefined) {
           index = { root: newNode(), routes: [] };
-          map.set(host.name, index);
+          map.set(host.host, index);
         }
         if (index.routes[index.routes.length - 1] !== route) index.routes.push(route);
         const entry: Entry = { route, port: host.port, methods, order };
@@ -149,9 +147,9 @@ export class RouteMatcher {
     for (const pattern of passthrough) {
       const host = parseHost(pattern);
       const map = host.wildcard ? this.#passWildcard : this.#passExact;
-      const list = map.get(host.name) ?? [];
-      list.push(pattern);
-      map.set(host.name, list);
+      const list = map.get(host.host) ?? [];
+      list.push({ pattern, port: host.port });
+      map.set(host.host, list);
     }
   }
 
@@ -160,36 +158,38 @@ export class RouteMatcher {
   }
 
   match(target: RequestTarget): MatchResult {
-    const host = parseHost(target.host);
+    const { host, port } = target.authority;
     const method = target.method.toUpperCase();
     const path = target.path === '' ? '/' : target.path;
     const sameHost: EgressRoute[] = [];
-    const exact = this.#exact.get(host.name);
+    if (unspecified(target.authority)) return { kind: 'deny', sameHost };
+    const wildcards = !exactOnly(target.authority);
+    const exact = this.#exact.get(host);
     if (exact !== undefined) {
-      const entry = lookupPath(exact, path, host.port, method);
+      const entry = lookupPath(exact, path, port, method);
       if (entry !== null) return { kind: 'route', route: entry.route };
       sameHost.push(...exact.routes);
     }
     // Wildcards from the longest suffix (most specific) to the shortest.
-    for (let dot = host.name.indexOf('.'); dot !== -1; dot = host.name.indexOf('.', dot + 1)) {
-      const index = this.#wildcard.get(host.name.slice(dot + 1));
+    for (let dot = wildcards ? host.indexOf('.') : -1; dot !== -1; dot = host.indexOf('.', dot + 1)) {
+      const index = this.#wildcard.get(host.slice(dot + 1));
       if (index === undefined) continue;
-      const entry = lookupPath(index, path, host.port, method);
+      const entry = lookupPath(index, path, port, method);
       if (entry !== null) return { kind: 'route', route: entry.route };
       sameHost.push(...index.routes);
     }
-    const pass = this.#passthrough(host);
+    const pass = this.#passthrough(host, port, wildcards);
     if (pass !== null) return { kind: 'passthrough', pattern: pass };
     return { kind: 'deny', sameHost };
   }
 
-  #passthrough(host: ParsedHost): string | null {
-    const hit = (patterns: string[] | undefined) =>
-      patterns?.find((p) => portMatches(parseHost(p).port, host.port)) ?? null;
-    const exact = hit(this.#passExact.get(host.name));
+  #passthrough(host: string, port: number | null, wildcards: boolean): string | null {
+    const hit = (entries: Passthrough[] | undefined) =>
+      entries?.find((p) => portsOverlap(p.port, port))?.pattern ?? null;
+    const exact = hit(this.#passExact.get(host));
     if (exact !== null) return exact;
-    for (let dot = host.name.indexOf('.'); dot !== -1; dot = host.name.indexOf('.', dot + 1)) {
-      const found = hit(this.#passWildcard.get(host.name.slice(dot + 1)));
+    for (let dot = wildcards ? host.indexOf('.') : -1; dot !== -1; dot = host.indexOf('.', dot + 1)) {
+      const found = hit(this.#passWildcard.get(host.slice(dot + 1)));
       if (found !== null) return found;
     }
     return null;

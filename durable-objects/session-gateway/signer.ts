@@ -3,12 +3,24 @@ import { CloseCode, type JsonObject } from '@airlock/schema/tunnel';
 import { z } from 'zod';
 import type { AuditInput } from './audit-outbox.ts';
 import type { GatewayLog } from './log.ts';
+import {
+  MAX_HEADER_BYTES,
+  parseSignedObject,
+  SIGN_NAMESPACE,
+  type SignedObject,
+  type SignRefusal,
+} from './sign-policy.ts';
 import type { TunnelStream } from './stream.ts';
 
 // `sign` streams (PROTOCOL.md §5.5): git in the sandbox asks for an SSH
-// signature over a commit. The payload is hashed here as it streams in (SSHSIG
-// signs SHA-512(message)), and only the digest goes to the broker, which holds
-// the org's key. The signature is attributed to the human behind the session.
+// signature over a commit or tag. The sandbox is untrusted (root in it can
+// open any `sign` stream), so the policy is enforced here (sign-policy.ts, ADR
+// 0120): a per-session rate, the `git` namespace only, and a payload that is a
+// commit or tag object. The payload is hashed as it streams in (SSHSIG signs
+// SHA-512(message)) while its first bytes are kept to check what it is; only
+// the digest goes to the broker, which holds the org's key. Every attempt is
+// audited and attributed to the human behind the session, by the object's
+// summary (tree, parents; tag name), never its message.
 
 const SignMeta = z.object({
   namespace: z.string().min(1).max(64),
@@ -19,12 +31,18 @@ const SignMeta = z.object({
 /** git commits and tags are small; anything bigger is not a commit. */
 export const MAX_SIGN_PAYLOAD = 16 * 1024 * 1024;
 
+export type SignAdmission =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly perMinute: number; readonly retryAfterSeconds: number };
+
 export interface SignContext {
   readonly log: GatewayLog;
   now(): number;
   orgId(): string | null;
   broker(): BrokerRpc;
   audit(input: AuditInput): void;
+  /** Count one signing attempt against the session's rate (limits.signatures_per_minute). */
+  admit(): SignAdmission;
   done(stream: TunnelStream): void;
 }
 
@@ -32,6 +50,13 @@ export interface SignContext {
 function keyBody(line: string): string {
   return line.trim().split(/\s+/).slice(0, 2).join(' ');
 }
+
+const REFUSALS: Record<SignRefusal, string> = {
+  NAMESPACE_NOT_ALLOWED: `only the SSH signature namespace "${SIGN_NAMESPACE}" is signed (git commits and tags)`,
+  NOT_A_GIT_OBJECT:
+    'only git commit and tag objects are signed (what `git commit -S` and `git tag -s` send); this payload is neither',
+  RATE_LIMITED: 'commit signing is rate-limited',
+};
 
 export function serveSign(ctx: SignContext, stream: TunnelStream, rawMeta: JsonObject, fin: boolean): void {
   const started = ctx.now();
@@ -43,12 +68,9 @@ export function serveSign(ctx: SignContext, stream: TunnelStream, rawMeta: JsonO
     return;
   }
   const meta = parsed.data;
-  const digest = new crypto.DigestStream('SHA-512');
-  const writer = digest.getWriter();
   let size = 0;
   let failed = false;
-  let chain = Promise.resolve();
-  const audit = (status: number, detail: Record<string, string>) =>
+  const audit = (status: number, detail: Record<string, string | number>) =>
     ctx.audit({
       action: 'commit.signed',
       decision: status === 200 ? 'brokered' : 'denied',
@@ -63,7 +85,36 @@ export function serveSign(ctx: SignContext, stream: TunnelStream, rawMeta: JsonO
       durationMs: Math.max(0, ctx.now() - started),
       detail: { namespace: meta.namespace, ...detail },
     });
-  const complete = async () => {
+  const refuse = (code: SignRefusal, message = REFUSALS[code]) => {
+    failed = true;
+    stream.reset(CloseCode.DENIED, `${code}: ${message}`);
+    audit(403, { error: code });
+    ctx.done(stream);
+  };
+
+  const admission = ctx.admit();
+  if (!admission.ok) {
+    refuse(
+      'RATE_LIMITED',
+      `commit signing is limited to ${admission.perMinute} signatures per minute per session (limits.signatures_per_minute); try again in ${admission.retryAfterSeconds} s`,
+    );
+    return;
+  }
+  if (meta.namespace !== SIGN_NAMESPACE) {
+    refuse(
+      'NAMESPACE_NOT_ALLOWED',
+      `${REFUSALS.NAMESPACE_NOT_ALLOWED}, not ${JSON.stringify(meta.namespace)}`,
+    );
+    return;
+  }
+
+  const digest = new crypto.DigestStream('SHA-512');
+  const writer = digest.getWriter();
+  // The payload's first bytes, where a commit's or tag's headers are.
+  const head = new Uint8Array(MAX_HEADER_BYTES);
+  let kept = 0;
+  let chain = Promise.resolve();
+  const complete = async (object: SignedObject) => {
     await chain;
     await writer.close();
     const hash = new Uint8Array(await digest.digest);
@@ -84,7 +135,7 @@ export function serveSign(ctx: SignContext, stream: TunnelStream, rawMeta: JsonO
       return audit(502, { error: result.code });
     }
     await stream.write(new TextEncoder().encode(result.signature), { fin: true });
-    audit(200, { keyId: result.keyId });
+    audit(200, { keyId: result.keyId, ...object });
   };
   stream.handler = {
     data: (bytes, _stderr, last) => {
@@ -97,14 +148,23 @@ export function serveSign(ctx: SignContext, stream: TunnelStream, rawMeta: JsonO
         ctx.done(stream);
         return;
       }
+      const room = Math.min(bytes.length, MAX_HEADER_BYTES - kept);
+      head.set(bytes.subarray(0, room), kept);
+      kept += room;
       chain = chain.then(() => writer.write(bytes)).then(() => stream.consumed(bytes.length));
-      if (last)
-        void complete()
-          .catch((error) => {
-            ctx.log.error('signing failed', { error: String(error).slice(0, 200) });
-            stream.reset(CloseCode.INTERNAL, 'signing failed');
-          })
-          .finally(() => ctx.done(stream));
+      if (!last) return;
+      const object = parseSignedObject(head.subarray(0, kept));
+      if (object === undefined) {
+        // Let queued writes settle before dropping the digest: nothing is left dangling.
+        void chain.then(() => writer.abort()).catch(() => {});
+        return refuse('NOT_A_GIT_OBJECT');
+      }
+      void complete(object)
+        .catch((error) => {
+          ctx.log.error('signing failed', { error: String(error).slice(0, 200) });
+          stream.reset(CloseCode.INTERNAL, 'signing failed');
+        })
+        .finally(() => ctx.done(stream));
     },
     reset: () => {
       failed = true;

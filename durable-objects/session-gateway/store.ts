@@ -85,7 +85,11 @@ export type MetaKey =
   | 'stop_requested'
   | 'flush_failures'
   | 'flush_retry_at'
-  | 'stop_retry_at';
+  | 'stop_retry_at'
+  /** JSON array of this session's signing attempts in the last minute (ms), oldest first. */
+  | 'sign_times'
+  /** Ids of routes whose credential was resolved (the leak tripwire re-learns them after a wake). */
+  | 'resolved_routes';
 
 export interface SessionInfo {
   readonly sessionId: string;
@@ -127,18 +131,20 @@ export class GatewayStore {
     const orgId = this.get('org_id');
     const attribution = this.get('attribution');
     if (sessionId === null || orgId === null || attribution === null) return null;
-    const settings = this.get('settings');
     return {
       sessionId,
       orgId,
       attribution: JSON.parse(attribution) as Attribution,
-      settings: settings === null ? DEFAULT_SESSION_SETTINGS : (JSON.parse(settings) as SessionSettings),
+      settings: this.settings(),
     };
   }
 
+  /** Stored settings; keys added since they were stored take their defaults. */
   settings(): SessionSettings {
     const settings = this.get('settings');
-    return settings === null ? DEFAULT_SESSION_SETTINGS : (JSON.parse(settings) as SessionSettings);
+    return settings === null
+      ? DEFAULT_SESSION_SETTINGS
+      : { ...DEFAULT_SESSION_SETTINGS, ...(JSON.parse(settings) as Partial<SessionSettings>) };
   }
 
   tunnelState(): TunnelStateName {

@@ -1,6 +1,8 @@
 import type { AuditInput } from './audit-outbox.ts';
 import { type EgressContext, serveHttp } from './egress.ts';
 import type { SessionGateway } from './index.ts';
+import { LeakGuard } from './leak-guard.ts';
+import { admitSignature } from './sign-policy.ts';
 import { type SignContext, serveSign } from './signer.ts';
 import type { TunnelStream } from './stream.ts';
 import type { TunnelHost } from './tunnel.ts';
@@ -29,12 +31,23 @@ export function wireTunnel(gw: SessionGateway): TunnelHost {
     void gw.lifecycle.schedule();
   };
   const done = (stream: TunnelStream) => gw.tunnel.forget(stream);
+  const leaks = new LeakGuard({
+    store: gw.store,
+    credential: (orgId, route) => gw.credentials.get(orgId, route),
+    stopSession: () => gw.lifecycle.stopForLeak(),
+  });
   const egress: EgressContext = {
     log: gw.log,
     now: gw.now,
     orgId: () => gw.store.get('org_id'),
     matcher: () => gw.sessions.matcher(),
-    credential: (orgId, route) => gw.credentials.get(orgId, route),
+    credential: async (orgId, route) => {
+      const result = await gw.credentials.get(orgId, route);
+      if (result.ok) leaks.resolved(route, result.value);
+      return result;
+    },
+    tripwire: (orgId) => leaks.tripwire(orgId),
+    leakBlocked: () => leaks.blocked(),
     audit,
     touch: () => gw.lifecycle.touch(),
     done,
@@ -45,6 +58,16 @@ export function wireTunnel(gw: SessionGateway): TunnelHost {
     orgId: () => gw.store.get('org_id'),
     broker: () => gw.broker(),
     audit,
+    // Read-check-write with no await between: storage is the window, so it survives hibernation.
+    admit: () => {
+      const perMinute = gw.store.settings().signaturesPerMinute;
+      const stored: unknown = JSON.parse(gw.store.get('sign_times') ?? '[]');
+      const times = Array.isArray(stored) ? stored.filter((t): t is number => typeof t === 'number') : [];
+      const verdict = admitSignature(times, gw.now(), perMinute);
+      if (!verdict.ok) return { ok: false, perMinute, retryAfterSeconds: verdict.retryAfterSeconds };
+      gw.store.set('sign_times', JSON.stringify(verdict.times));
+      return { ok: true };
+    },
     done,
   };
   return {

@@ -1,6 +1,7 @@
 import { CloseCode } from '@airlock/schema/tunnel';
 import { describe, expect, inject, it } from 'vitest';
 import { auditRows, createConnection, route, startSession } from './test-support/fixtures.ts';
+import { httpMeta } from './test-support/sandbox-peer.ts';
 import { acceptKey, closePayload, encodeWsFrame, Opcode, WsFrameParser } from './ws-frames.ts';
 
 // WebSocket upgrades through the tunnel (HEAD 101, then raw RFC 6455 bytes),
@@ -27,7 +28,7 @@ describe('WebSocket upgrades', () => {
     const tag = `ws-${crypto.randomUUID()}`;
     const id = await peer.open(
       'http',
-      {
+      httpMeta({
         method: 'GET',
         scheme: 'https',
         authority: 'realtime.example.com',
@@ -40,7 +41,7 @@ describe('WebSocket upgrades', () => {
           ['sec-websocket-extensions', 'permessage-deflate'],
           ['x-test-tag', tag],
         ],
-      },
+      }),
       undefined,
       { upgrade: true },
     );
@@ -115,7 +116,7 @@ describe('commit signing', () => {
       new RegExp(`^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/=]+ airlock:${world.orgId}$`),
     );
     const payload = new TextEncoder().encode(
-      'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor Dev <dev@example.test> 0 +0000\n\nsigned\n',
+      'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor Dev <dev@example.test> 0 +0000\ncommitter Dev <dev@example.test> 0 +0000\n\nsigned\n',
     );
     const id = await peer.open(
       'sign',

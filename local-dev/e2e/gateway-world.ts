@@ -14,7 +14,7 @@ import {
   sessions,
   users,
 } from '@airlock/schema/db';
-import { DEFAULT_SESSION_SETTINGS } from '@airlock/schema/gateway';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '@airlock/schema/gateway';
 import { newId } from '@airlock/schema/ids';
 import type { EgressRoute, RuntimePlan } from '@airlock/schema/plan';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -216,6 +216,8 @@ export async function applyPlan(
   rows: SessionRows,
   egressRoutes: EgressRoute[],
   passthrough: string[] = [],
+  settings: Partial<SessionSettings> = {},
+  options: { stopSessionOnLeak?: boolean } = {},
 ) {
   const plan: RuntimePlan = {
     schemaVersion: 1,
@@ -230,13 +232,14 @@ export async function applyPlan(
     workspace: [],
     env: {},
     agent: { runtime: 'codex', interactive: ['bash', '--noprofile', '--norc'], headless: ['true'] },
+    stopSessionOnLeak: options.stopSessionOnLeak ?? false,
   };
   const result = await world.harness<{ ok: boolean }>(rows.sessionId, 'apply-plan', {
     sessionId: rows.sessionId,
     revision: 1,
     plan,
     attribution: { startedBy: rows.userId, triggerId: null, triggerDeliveryId: null },
-    settings: DEFAULT_SESSION_SETTINGS,
+    settings: { ...DEFAULT_SESSION_SETTINGS, ...settings },
   });
   if (!result.ok) throw new Error(`applyPlan: ${JSON.stringify(result)}`);
 }
@@ -254,9 +257,8 @@ export interface Sandbox {
 const SANDBOXD = join(ROOT, 'target/release/sandboxd');
 export const AIRLOCK_SIGN = join(ROOT, 'target/release/airlock-sign');
 
-/** The real sandboxd, dialling the Worker's tunnel route with a real bootstrap token its gateway expects. */
-export async function startSandboxd(world: GatewayWorld, rows: SessionRows): Promise<Sandbox> {
-  if (!existsSync(SANDBOXD)) throw new Error(`${SANDBOXD} is missing: run cargo build --release`);
+/** A bootstrap token for the session's tunnel, granted to its gateway as provisioning does. */
+export async function bootstrapToken(world: GatewayWorld, rows: SessionRows): Promise<string> {
   const { token, jti, expiresAt } = await mintToken(world.config, 'bootstrap', {
     sub: rows.sessionId,
     org: rows.orgId,
@@ -270,6 +272,13 @@ export async function startSandboxd(world: GatewayWorld, rows: SessionRows): Pro
     assignment: 'e2e',
   });
   if (!granted.ok) throw new Error(`expect-bootstrap: ${JSON.stringify(granted)}`);
+  return token;
+}
+
+/** The real sandboxd, dialling the Worker's tunnel route with a real bootstrap token its gateway expects. */
+export async function startSandboxd(world: GatewayWorld, rows: SessionRows): Promise<Sandbox> {
+  if (!existsSync(SANDBOXD)) throw new Error(`${SANDBOXD} is missing: run cargo build --release`);
+  const token = await bootstrapToken(world, rows);
   const home = join(world.dir, `sandbox-${rows.sessionId}`);
   mkdirSync(home, { recursive: true });
   const input = {

@@ -23,6 +23,8 @@ import { WebSocketServer } from 'ws';
 //   /status/<code>          that status
 //   /redirect               302 to another host
 //   /echo-credential        200 with a header echoing the authorization value (a hostile upstream)
+//   /echo-body              200 with the authorization value as the body (the gateway does not scrub bodies)
+//   /redirect-credential    302 whose Location (URL-encoded) and Set-Cookie (base64) carry the authorization value
 //   /ws                     WebSocket echo (text and binary), subprotocol echoed
 //   /__requests/<tag>       the recorded requests with that tag (JSON)
 
@@ -123,6 +125,18 @@ export async function startUpstream(tls: { certPem: string; keyPem: string }): P
         case 'echo-credential':
           res.setHeader('x-echo', String(req.headers.authorization ?? ''));
           return res.end('echoed');
+        case 'echo-body':
+          res.setHeader('content-type', 'text/plain');
+          return res.end(String(req.headers.authorization ?? ''));
+        case 'redirect-credential': {
+          const auth = String(req.headers.authorization ?? '');
+          res.writeHead(302, {
+            location: `https://elsewhere.invalid/callback?auth=${encodeURIComponent(auth)}`,
+            'set-cookie': [`a=${Buffer.from(`user:${auth}`).toString('base64')}; Path=/`, 'plain=1; Path=/'],
+            'x-kept': 'nothing secret',
+          });
+          return res.end();
+        }
         default:
           res.statusCode = 404;
           return res.end('no such upstream path');

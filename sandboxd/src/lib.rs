@@ -1,4 +1,5 @@
 //! sandboxd: the in-sandbox daemon. Every way out of the sandbox goes through the tunnel.
+pub mod authority;
 pub mod child;
 pub mod codec;
 pub mod daemon;

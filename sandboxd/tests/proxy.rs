@@ -188,7 +188,8 @@ async fn curl_plain_http_chunked_keepalive_upload_and_denial() {
     assert!(support::read(&echoed) == support::read(&upload), "echo differs");
     let head = String::from_utf8_lossy(&out.stdout);
     assert!(head.contains(r#""method":"POST""#) && head.contains(r#""scheme":"https""#), "{head}");
-    assert!(head.contains(&format!(r#""authority":"{HOST}""#)), "{head}");
+    assert!(head.contains(&format!(r#""host":"{HOST}","port":443"#)), "{head}");
+    assert!(head.contains(&format!(r#""connect":"{HOST}:443""#)), "{head}");
     // A request the gateway denies comes back as its 403, not as a proxy error.
     let out = run(
         &curl,

@@ -22,7 +22,8 @@ export const SESSION_MODES = ['interactive', 'headless'] as const;
 export const TRIGGER_KINDS = ['webhook', 'schedule', 'chat'] as const;
 export const RUNNER_STATUSES = ['pending', 'online', 'offline', 'revoked'] as const;
 export const AUDIT_KINDS = ['egress', 'control'] as const;
-export const EGRESS_DECISIONS = ['brokered', 'passthrough', 'denied'] as const;
+/** `leak_blocked`: the request carried a secret to where it does not belong (ADR 0125). */
+export const EGRESS_DECISIONS = ['brokered', 'passthrough', 'denied', 'leak_blocked'] as const;
 
 export type Role = (typeof ROLES)[number];
 export type AgentRuntime = (typeof AGENT_RUNTIMES)[number];

@@ -18,6 +18,8 @@ export const FieldSpec = z
     multiline: z.boolean().optional(),
     options: z.array(z.string()).optional(),
     help: z.string().optional(),
+    /** Decides where the credential is sent: changing it needs the credentials re-entered. */
+    destination: z.boolean().optional(),
   })
   .meta({ id: 'FieldSpec' });
 

@@ -104,6 +104,8 @@ export const ProfileVersion = z
     setupScript: z.string(),
     egressAllowlist: z.array(z.string()),
     resources: SandboxResources,
+    /** Stop a session when the gateway blocks a credential leak in it (blocking is always on; ADR 0125). */
+    stopSessionOnLeak: z.boolean(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     publishedAt: Timestamp.nullable(),
@@ -149,6 +151,7 @@ export const UpdateDraft = z
     setupScript: z.string().max(65536).optional(),
     egressAllowlist: z.array(HostPattern).max(200).optional(),
     resources: SandboxResources.optional(),
+    stopSessionOnLeak: z.boolean().optional(),
   })
   .meta({ id: 'UpdateDraft' });
 

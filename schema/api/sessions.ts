@@ -25,6 +25,11 @@ export const Session = z
     startedAt: Timestamp.nullable(),
     stoppedAt: Timestamp.nullable(),
     lastActivityAt: Timestamp.nullable(),
+    /**
+     * When the gateway first blocked a request carrying a credential (or its placeholder) to a host
+     * that is not that credential's route; null if it never did. The audit has each one (`leak_blocked`).
+     */
+    leakBlockedAt: Timestamp.nullable(),
   })
   .meta({ id: 'Session' });
 

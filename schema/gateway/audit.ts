@@ -29,7 +29,8 @@ export interface GatewayAuditEvent {
   readonly detail: Readonly<Record<string, string | number | boolean | null>>;
 }
 
-export type SessionStopReason = 'idle' | 'tunnel_lost';
+/** `leak_blocked`: the tripwire blocked a request and the profile stops sessions when it does. */
+export type SessionStopReason = 'idle' | 'tunnel_lost' | 'leak_blocked';
 
 /** The control plane's internal RPC surface used by Durable Objects (ADR 0001). */
 export interface ControlPlaneInternalRpc {

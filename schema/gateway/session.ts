@@ -27,6 +27,8 @@ export const SessionSettings = z.strictObject({
   tunnelGraceSeconds: z.number().int().positive(),
   /** A connected tunnel silent this long is closed (sandboxd pings every 15 s). */
   tunnelSilenceSeconds: z.number().int().positive().default(60),
+  /** Commit/tag signatures the sandbox may ask for per sliding minute (limits.signatures_per_minute). */
+  signaturesPerMinute: z.number().int().positive().max(10_000).default(60),
 });
 
 /**
@@ -79,6 +81,7 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   idleTimeoutSeconds: 15 * 60,
   tunnelGraceSeconds: 60,
   tunnelSilenceSeconds: 60,
+  signaturesPerMinute: 60,
 };
 
 export type ApplyPlanResult =

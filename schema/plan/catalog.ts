@@ -43,6 +43,11 @@ export interface FieldSpec {
   /** Closed set of values (rendered as a select). */
   readonly options?: readonly string[];
   readonly help?: string;
+  /**
+   * The value decides where the credential is sent (a base URL, a token endpoint): moving it
+   * needs the credential re-entered, and it must be https:// outside `env = "local"` (ADR 0120).
+   */
+  readonly destination?: boolean;
 }
 
 /** A value taken from the catalog as is, or from a connection's non-secret config. */
@@ -138,6 +143,7 @@ const BASE_URL: FieldSpec = {
   pattern: '^https?://[^\\s?#]+$',
   patternHint: 'an http(s) URL without query',
   maxLength: 500,
+  destination: true,
 };
 
 const requiredBaseUrl = (label: string, help: string): FieldSpec => ({

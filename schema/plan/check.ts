@@ -1,12 +1,14 @@
 import { AGENT_NAMES, type AgentRuntime, isAgentVersion } from './agents.ts';
+import { quoteUntrusted } from './authority.ts';
 import { CATALOG, type IntegrationDefinition, integrationByKey, RUNTIME_MODEL_APIS } from './catalog.ts';
+import { isEncryptedUrl } from './destinations.ts';
 import { assembleEnv, checkEnvVars, type PlanEnvVar } from './env.ts';
 import type { PlanErrorCode, PlanIssue } from './errors.ts';
 import { checkFields } from './fields.ts';
-import { hostsOverlap, matchOverlaps } from './match.ts';
+import { checkHostPattern, hostsOverlap, matchOverlaps } from './match.ts';
 import { connectionRoutes, type PlanConnection, RouteBuildError } from './routes.ts';
 import { runtimeConfig } from './runtimes/index.ts';
-import { type EgressRoute, HostPattern } from './types.ts';
+import type { EgressRoute } from './types.ts';
 
 // What a profile version must satisfy, as a list of issues with the field at
 // fault. The API reports them as 422 `errors` when a draft is saved or
@@ -43,6 +45,8 @@ export interface PlanVersion {
   readonly agentInstructions?: string;
   /** The profile's own environment variables (ADR 0152). */
   readonly envVars?: readonly PlanEnvVar[];
+  /** Stop the session when the gateway blocks a credential leak (default false). */
+  readonly stopSessionOnLeak?: boolean;
 }
 
 export interface BoundConnection {
@@ -61,11 +65,18 @@ export interface CheckResult {
 
 const issue = (code: PlanErrorCode, path: string, message: string): PlanIssue => ({ code, path, message });
 
-/** `completeness`: require what publishing needs (a model connection), not just consistency. */
+export interface CheckOptions {
+  /** Require what publishing needs (a model connection), not just consistency. */
+  readonly completeness: boolean;
+  readonly catalog?: readonly IntegrationDefinition[];
+  /** Let routes forward over plain http:// or ws:// (only a `local` deployment does, ADR 0120). */
+  readonly allowPlainHttp?: boolean;
+}
+
 export function checkVersion(
   version: PlanVersion,
   connections: readonly PlanConnection[],
-  options: { completeness: boolean; catalog?: readonly IntegrationDefinition[] } = { completeness: true },
+  options: CheckOptions = { completeness: true },
 ): CheckResult {
   const catalog = options.catalog ?? CATALOG;
   const find = (key: string) =>
@@ -205,7 +216,19 @@ export function checkVersion(
   for (const [index, entry] of bound.entries()) {
     try {
       const repos = entry.role === 'git' ? version.repositories.map((r) => r.repository) : undefined;
-      for (const route of connectionRoutes(entry.def, entry.connection, repos)) {
+      const built = connectionRoutes(entry.def, entry.connection, repos);
+      const plain = built.find((r) => !isEncryptedUrl(r.upstream.baseUrl));
+      if (plain !== undefined && options.allowPlainHttp !== true) {
+        issues.push(
+          issue(
+            'INSECURE_UPSTREAM',
+            entry.path,
+            `connection ${entry.connection.id} would send its credential unencrypted to ${new URL(plain.upstream.baseUrl).origin}; its base URL must be https:// unless the deployment's env is "local"`,
+          ),
+        );
+        continue;
+      }
+      for (const route of built) {
         routes.push(route);
         routeOwner.set(route.id, index);
       }
@@ -234,8 +257,11 @@ export function checkVersion(
 
   version.egressAllowlist.forEach((host, i) => {
     const path = `egressAllowlist.${i}`;
-    if (!HostPattern.safeParse(host).success) {
-      issues.push(issue('INVALID_HOST', path, `"${host}" is not a host name or *.suffix pattern`));
+    const checked = checkHostPattern(host);
+    if (!checked.ok) {
+      issues.push(
+        issue('INVALID_HOST', path, `${quoteUntrusted(host)} is not a host or *.suffix: ${checked.message}`),
+      );
       return;
     }
     const clash = routes.find((r) => r.match.hosts.some((h) => hostsOverlap(h, host)));

@@ -118,8 +118,10 @@ describe('compileRuntimePlan properties', () => {
   it('gives the same plan (or the same error) whatever the input order', () => {
     fc.assert(
       fc.property(inputArb, ({ version, connections }) => {
-        const a = outcome(() => compileRuntimePlan({ version, connections }));
-        const b = outcome(() => compileRuntimePlan({ version, connections: [...connections].reverse() }));
+        const a = outcome(() => compileRuntimePlan({ version, connections, allowPlainHttp: true }));
+        const b = outcome(() =>
+          compileRuntimePlan({ version, connections: [...connections].reverse(), allowPlainHttp: true }),
+        );
         expect(b).toEqual(a);
       }),
       { numRuns: 300 },
@@ -133,7 +135,7 @@ describe('compileRuntimePlan properties', () => {
       fc.property(inputArb, ({ version, connections }) => {
         let plan: RuntimePlan;
         try {
-          plan = compileRuntimePlan({ version, connections });
+          plan = compileRuntimePlan({ version, connections, allowPlainHttp: true });
         } catch (error) {
           if (!(error instanceof PlanCompileError)) throw error;
           if (error.code === 'ROUTE_CONFLICT') conflicts++;

@@ -18,6 +18,7 @@ const ids = {
   jira: 'con_01JD00000000000000000000JI',
   slack: 'con_01JD00000000000000000000SL',
   openai2: 'con_01JD00000000000000000000O2',
+  plain: 'con_01JD00000000000000000000PL',
 };
 
 const connections: PlanConnection[] = [
@@ -44,6 +45,12 @@ const connections: PlanConnection[] = [
   { id: ids.slack, integration: 'slack', status: 'revoked', config: {} },
   {
     id: ids.openai2,
+    integration: 'openai',
+    status: 'active',
+    config: { base_url: 'https://r.openai.azure.com/openai' },
+  },
+  {
+    id: ids.plain,
     integration: 'openai',
     status: 'active',
     config: { base_url: 'http://127.0.0.1:9999/openai' },
@@ -148,14 +155,39 @@ describe('compileRuntimePlan', () => {
   });
 
   it('keeps api.openai.com for the sandbox and moves only the upstream when OpenAI is overridden', () => {
-    const plan = compileRuntimePlan({
-      version: version({ modelConnectionId: ids.openai2 }),
-      connections,
-    });
+    const plan = compileRuntimePlan({ version: version({ modelConnectionId: ids.openai2 }), connections });
     expect(plan.egressRoutes.find((r) => r.integration === 'openai')).toMatchObject({
       match: { hosts: ['api.openai.com'], pathPrefixes: ['/v1'] },
-      upstream: { baseUrl: 'http://127.0.0.1:9999/openai' },
+      upstream: { baseUrl: 'https://r.openai.azure.com/openai' },
     });
+  });
+
+  it('refuses a plain http:// upstream unless plain http is allowed (env = "local")', () => {
+    const error = compileError(version({ modelConnectionId: ids.plain }));
+    expect(error.issues).toEqual([
+      expect.objectContaining({ code: 'INSECURE_UPSTREAM', path: 'modelConnectionId' }),
+    ]);
+    expect(error.message).toContain('http://127.0.0.1:9999');
+    const local = compileRuntimePlan({
+      version: version({ modelConnectionId: ids.plain }),
+      connections,
+      allowPlainHttp: true,
+    });
+    expect(local.egressRoutes.find((r) => r.integration === 'openai')?.upstream).toEqual({
+      baseUrl: 'http://127.0.0.1:9999/openai',
+    });
+  });
+
+  it("never lets a binding's own config move where a connection's credential goes", () => {
+    const plan = compileRuntimePlan({
+      version: version({
+        connectorBindings: [{ connectionId: ids.jira, config: { base_url: 'https://attacker.example' } }],
+      }),
+      connections,
+    });
+    const jira = plan.egressRoutes.filter((r) => r.integration === 'jira');
+    expect(jira.map((r) => r.upstream.baseUrl)).toEqual(['https://acme.atlassian.net']);
+    expect(JSON.stringify(plan)).not.toContain('attacker.example');
   });
 
   it('shows the GitHub Enterprise host to the sandbox when GitHub is overridden', () => {
@@ -188,6 +220,75 @@ describe('compileRuntimePlan', () => {
     expect(error.issues).toEqual([
       expect.objectContaining({ code: 'PASSTHROUGH_CONFLICT', path: 'egressAllowlist.0' }),
     ]);
+  });
+
+  it('parses allowlist entries with the authority grammar: a bad entry is a path-qualified error', () => {
+    const bad = [
+      '127.0.0.1:9999#.pkgs.example.org',
+      '*.pkgs.example.org/x',
+      'user@files.example.com',
+      '*.0.0.1',
+      '127.1',
+      '*.localhost',
+      '*.a.localhost',
+      '0.0.0.0',
+      '[::]:80',
+      '[::ffff:7f00:1]',
+      'files.example.com:0',
+      'Files.Example.com',
+      'files.example.com.',
+      'fil\u00e9s.example.com',
+      '*.',
+      '*',
+    ];
+    const error = compileError(version({ egressAllowlist: bad }));
+    expect(error.issues.map((i) => [i.code, i.path])).toEqual(
+      bad.map((_, i) => ['INVALID_HOST', `egressAllowlist.${i}`]),
+    );
+    expect(error.issues[0]?.message).toBe(
+      '"127.0.0.1:9999#.pkgs.example.org" is not a host or *.suffix: "#" is not allowed in a host or port',
+    );
+    expect(error.issues[5]?.message).toContain('a wildcard never covers localhost names');
+    expect(error.issues[11]?.message).toContain('write it as "files.example.com"');
+    expect(error.issues[13]?.message).toContain('"fil\\xe9s.example.com"');
+    // IP literals and localhost are allowed when named exactly (loopback stand-ins, ADR 0020).
+    const plan = compileRuntimePlan({
+      version: version({
+        egressAllowlist: ['127.0.0.1:9000', '[::1]:8080', 'localhost:3000', '169.254.169.254'],
+      }),
+      connections,
+    });
+    expect(plan.passthrough).toEqual(
+      expect.arrayContaining(['127.0.0.1:9000', '169.254.169.254', 'localhost:3000', '[::1]:8080']),
+    );
+  });
+
+  it('refuses a base-URL override whose host is outside the grammar, naming the binding', () => {
+    const odd: PlanConnection = {
+      id: 'con_01JD00000000000000000000OD',
+      integration: 'jira',
+      status: 'active',
+      config: { base_url: 'https://[::ffff:127.0.0.1]/jira', email: 'bot@acme.test' },
+    };
+    const error = (() => {
+      try {
+        compileRuntimePlan({
+          version: version({ connectorBindings: [{ connectionId: odd.id }] }),
+          connections: [...connections, odd],
+        });
+      } catch (e) {
+        if (e instanceof PlanCompileError) return e;
+        throw e;
+      }
+      throw new Error('expected the compile to fail');
+    })();
+    expect(error.issues).toEqual([
+      expect.objectContaining({
+        code: 'INVALID_CONNECTION_CONFIG',
+        path: 'connectorBindings.0.connectionId',
+      }),
+    ]);
+    expect(error.issues[0]?.message).toContain('IPv4-mapped');
   });
 
   it('names the field at fault for each profile mistake', () => {

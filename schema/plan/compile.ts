@@ -21,6 +21,8 @@ export interface CompileInput {
   readonly catalog?: readonly IntegrationDefinition[];
   /** A setup test runs a draft once in a throwaway sandbox; sessions only ever run published versions. */
   readonly allowDraft?: boolean;
+  /** Routes may forward over plain http:// (a `local` deployment's stand-ins only, ADR 0120). */
+  readonly allowPlainHttp?: boolean;
 }
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -59,6 +61,7 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
   const checked = checkVersion(version, input.connections, {
     completeness: true,
     catalog: input.catalog ?? CATALOG,
+    allowPlainHttp: input.allowPlainHttp === true,
   });
   if (checked.issues.length > 0) fail(checked.issues);
   const bound = [...checked.bound].sort((a, b) => byString(a.connection.id, b.connection.id));
@@ -137,5 +140,6 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
       headless: [...agent.headless],
     },
     ...(secretsInSandbox.length === 0 ? {} : { secretsInSandbox }),
+    stopSessionOnLeak: version.stopSessionOnLeak === true,
   };
 }

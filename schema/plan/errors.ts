@@ -22,6 +22,7 @@ export const PlanErrorCode = {
   INVALID_ENV: 'INVALID_ENV',
   RESERVED_ENV: 'RESERVED_ENV',
   SECRET_IN_PLAIN_ENV: 'SECRET_IN_PLAIN_ENV',
+  INSECURE_UPSTREAM: 'INSECURE_UPSTREAM',
 } as const;
 export type PlanErrorCode = (typeof PlanErrorCode)[keyof typeof PlanErrorCode];
 

@@ -1,5 +1,7 @@
+import { quoteUntrusted } from './authority.ts';
 import type { FieldSpec, IntegrationDefinition, RouteTemplate, ValueOrConfig } from './catalog.ts';
-import { type EgressRoute, HostPattern, InjectKind, PathPrefix } from './types.ts';
+import { checkHostPattern } from './match.ts';
+import { type EgressRoute, InjectKind, PathPrefix } from './types.ts';
 
 // One connection's share of a plan: its routes (with the base-URL override
 // applied as its integration declares, ADR 0020), passthrough hosts and
@@ -86,8 +88,11 @@ function build(
     throw new RouteBuildError(
       `connection ${connection.id} lacks the settings its ${def.displayName} routes need`,
     );
-  for (const host of hosts)
-    if (!HostPattern.safeParse(host).success) throw new RouteBuildError(`"${host}" is not a valid host`);
+  for (const host of hosts) {
+    const checked = checkHostPattern(host);
+    if (!checked.ok)
+      throw new RouteBuildError(`${quoteUntrusted(host)} is not a valid host: ${checked.message}`);
+  }
   for (const prefix of pathPrefixes)
     if (!PathPrefix.safeParse(prefix).success)
       throw new RouteBuildError(`"${prefix}" is not a valid path prefix`);

@@ -1,19 +1,22 @@
 import { z } from 'zod';
+import { checkHostPattern } from './match.ts';
 
 // The runtime plan: pure data compiled from (published profile version,
 // connections) and handed to the session's gateway. It holds connection ids,
 // never secret material. Everything a sandbox may reach is listed here;
 // anything else is denied.
 
-/** `api.openai.com`, or `*.githubusercontent.com` (any subdomain, not the apex). */
+/**
+ * `api.openai.com`, `127.0.0.1:9000`, or `*.githubusercontent.com` (any subdomain, not the apex):
+ * the authority grammar of ADR 0105 in canonical form (match.ts `checkHostPattern`).
+ */
 export const HostPattern = z
   .string()
-  .min(1)
-  .max(253)
-  .regex(
-    /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/,
-    'a lowercase host name, optionally *.suffix',
-  );
+  .max(300)
+  .superRefine((value, ctx) => {
+    const checked = checkHostPattern(value);
+    if (!checked.ok) ctx.addIssue({ code: 'custom', message: `not a host pattern: ${checked.message}` });
+  });
 
 /** Segment-aware prefix: `/v1` matches `/v1` and `/v1/...`, not `/v10`. `/` matches everything. */
 export const PathPrefix = z
@@ -144,6 +147,8 @@ export const RuntimePlan = z.strictObject({
    * directly; they are never part of a plan, its storage, or the sandbox's container config.
    */
   secretsInSandbox: z.array(SecretInSandbox).optional(),
+  /** The profile version asks for the session to stop when the leak tripwire blocks a request (ADR 0125). */
+  stopSessionOnLeak: z.boolean().default(false),
 });
 
 export type HostPattern = z.infer<typeof HostPattern>;

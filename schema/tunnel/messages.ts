@@ -52,10 +52,28 @@ export interface ExecMeta {
   timeoutMs?: number;
 }
 
+/** Where an `http` stream goes, as sandboxd parsed it and the raw values it saw (PROTOCOL.md §5.3). */
+export interface HttpAuthority {
+  /** sandboxd's parse of the CONNECT target (else the absolute-form URI); null if it did not parse. */
+  host: string | null;
+  /** Its effective port (the scheme's default when none was written). */
+  port: number | null;
+  seen: {
+    /** The CONNECT request-target, when the request came through a CONNECT tunnel. */
+    connect?: string;
+    /** The absolute-form request-target's authority, when the request line had one. */
+    uri?: string;
+    /** The TLS server name, when the client sent one. */
+    sni?: string;
+    /** The Host header, when sent. */
+    host?: string;
+  };
+}
+
 export interface HttpRequestMeta {
   method: string;
   scheme: 'http' | 'https';
-  authority: string;
+  authority: HttpAuthority;
   path: string;
   headers: HeaderList;
 }

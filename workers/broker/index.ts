@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { configFromWorkerEnv } from '@airlock/config';
+import { allowsPlainHttp, type Config, configFromWorkerEnv } from '@airlock/config';
 import type {
+  BrokerErrorCode,
   BrokerRpc,
   CredentialRequest,
   CredentialResult,
@@ -8,6 +9,7 @@ import type {
   SignRequest,
   SignResult,
 } from '@airlock/schema/gateway';
+import { isEncryptedUrl, PLAIN_HTTP_REFUSED } from '@airlock/schema/plan';
 import { Sealer } from '../lib/crypto.ts';
 import { type Database, openDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
@@ -28,12 +30,28 @@ import { signSshsig } from './ssh-signature.ts';
 
 const log = createLogger({ part: 'broker' });
 
+/** A minting endpoint the credential may not go to: plain http outside a local deployment (ADR 0120). */
+function plainEndpoint(
+  config: Config,
+  what: string,
+  url: string,
+): { ok: false; code: BrokerErrorCode; message: string } | undefined {
+  if (isEncryptedUrl(url)) return undefined;
+  if (!URL.canParse(url)) return { ok: false, code: 'MISCONFIGURED', message: `${what} is not a valid URL` };
+  if (allowsPlainHttp(config)) return undefined;
+  return {
+    ok: false,
+    code: 'MISCONFIGURED',
+    message: `${what} ${new URL(url).origin} is plain http://; it ${PLAIN_HTTP_REFUSED}`,
+  };
+}
+
 export class Broker extends WorkerEntrypoint<Env> implements BrokerRpc {
-  async #withDb<T>(run: (db: Database, sealer: Sealer) => Promise<T>): Promise<T> {
+  async #withDb<T>(run: (db: Database, sealer: Sealer, config: Config) => Promise<T>): Promise<T> {
     const config = configFromWorkerEnv(this.env);
     const handle = openDb(config);
     try {
-      return await run(handle.db, new Sealer(config.integrations));
+      return await run(handle.db, new Sealer(config.integrations), config);
     } finally {
       this.ctx.waitUntil(handle.end().catch(() => {}));
     }
@@ -63,14 +81,14 @@ export class Broker extends WorkerEntrypoint<Env> implements BrokerRpc {
 
   /** Mint a GitHub App or OAuth2 token. Called by ConnectionTokens only (the single flight). */
   async mint(request: CredentialRequest): Promise<CredentialResult> {
-    return this.#withDb(async (db, sealer): Promise<CredentialResult> => {
+    return this.#withDb(async (db, sealer, config): Promise<CredentialResult> => {
       switch (request.source) {
         case 'github_app':
-          return this.#githubApp(db, sealer, request);
+          return this.#githubApp(db, sealer, config, request);
         case 'oauth2':
           // A compare-and-set lost to a concurrent writer re-reads the row once.
           for (let attempt = 0; attempt < 2; attempt++) {
-            const result = await this.#oauth2(db, sealer, request);
+            const result = await this.#oauth2(db, sealer, config, request);
             if (result !== 'conflict') return result;
           }
           return {
@@ -84,24 +102,32 @@ export class Broker extends WorkerEntrypoint<Env> implements BrokerRpc {
     });
   }
 
-  async #githubApp(db: Database, sealer: Sealer, request: CredentialRequest): Promise<CredentialResult> {
+  async #githubApp(
+    db: Database,
+    sealer: Sealer,
+    config: Config,
+    request: CredentialRequest,
+  ): Promise<CredentialResult> {
     const opened = await openConnection(db, sealer, request.orgId, request.connectionId);
     if (!opened.ok) return opened;
-    const { credential, config } = opened.connection;
+    const { credential, config: settings } = opened.connection;
     const privateKeyPem = stringField(credential, 'private_key');
-    const appId = stringField(config, 'app_id');
-    const installationId = stringField(config, 'installation_id');
+    const appId = stringField(settings, 'app_id');
+    const installationId = stringField(settings, 'installation_id');
     if (privateKeyPem === undefined || appId === undefined || installationId === undefined)
       return {
         ok: false,
         code: 'MISCONFIGURED',
         message: 'a GitHub App connection needs private_key, app_id and installation_id',
       };
+    const apiBase = githubApiBase(stringField(settings, 'base_url'));
+    const plain = plainEndpoint(config, 'the GitHub API', apiBase);
+    if (plain !== undefined) return plain;
     const result = await mintInstallationToken({
       privateKeyPem,
       appId,
       installationId,
-      apiBase: githubApiBase(stringField(config, 'base_url')),
+      apiBase,
       repositories: request.repositories,
       now: Math.floor(Date.now() / 1000),
     });
@@ -113,6 +139,7 @@ export class Broker extends WorkerEntrypoint<Env> implements BrokerRpc {
   async #oauth2(
     db: Database,
     sealer: Sealer,
+    deployment: Config,
     request: CredentialRequest,
   ): Promise<CredentialResult | 'conflict'> {
     const opened = await openConnection(db, sealer, request.orgId, request.connectionId);
@@ -133,6 +160,8 @@ export class Broker extends WorkerEntrypoint<Env> implements BrokerRpc {
         code: 'MISCONFIGURED',
         message: 'an OAuth2 connection needs refresh_token, client_secret, token_url and client_id',
       };
+    const plain = plainEndpoint(deployment, 'the token endpoint', tokenUrl);
+    if (plain !== undefined) return plain;
     const refreshed = await refreshAccessToken({
       tokenUrl,
       clientId,

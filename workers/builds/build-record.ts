@@ -1,9 +1,10 @@
-import type { Config } from '@airlock/config';
+import { allowsPlainHttp, type Config } from '@airlock/config';
 import { profileVersions, type SandboxResources, snapshots } from '@airlock/schema/db';
 import type { RuntimePlan } from '@airlock/schema/plan';
 import { and, eq, inArray } from 'drizzle-orm';
 import { recordAudit } from '../control-plane/audit/record.ts';
 import { loadRuntimePlan } from '../control-plane/profiles/compile-plan.ts';
+import { refusalSummary, roleOf, setupTestRefusals } from '../control-plane/profiles/setup-test-access.ts';
 import type { Database } from '../lib/db.ts';
 import type { ProviderKind } from '../providers/types.ts';
 
@@ -65,6 +66,10 @@ export async function beginBuild(db: Database, config: Config, snapshotId: strin
   }
   if (row.createdBy === null)
     return { ok: false, finished: false, reason: 'The user who requested this build no longer exists.' };
+  if (row.kind === 'setup_test') {
+    const refused = await setupTestRecheck(db, row, row.createdBy, version);
+    if (refused !== null) return { ok: false, finished: false, reason: refused };
+  }
   const registry = config.sandbox.npm_registry;
   if (registry === undefined)
     return {
@@ -76,6 +81,7 @@ export async function beginBuild(db: Database, config: Config, snapshotId: strin
     orgId: row.orgId,
     versionId: version.id,
     allowDraft: row.kind === 'setup_test',
+    allowPlainHttp: allowsPlainHttp(config),
   });
   if (!outcome.ok)
     return {
@@ -108,6 +114,24 @@ export async function beginBuild(db: Database, config: Config, snapshotId: strin
 /** The CLI version npm installed (what `latest` meant that day; the pinned version otherwise). */
 export async function recordAgentVersion(db: Database, snapshotId: string, version: string): Promise<void> {
   await db.update(snapshots).set({ agentVersion: version }).where(eq(snapshots.id, snapshotId));
+}
+
+/**
+ * A setup test runs the draft as it was when it was requested, by someone who may still run it
+ * (ADR 0120): a draft edited since, or a requester who lost the authority, fails the test.
+ */
+async function setupTestRecheck(
+  db: Database,
+  row: typeof snapshots.$inferSelect,
+  requester: string,
+  version: typeof profileVersions.$inferSelect,
+): Promise<string | null> {
+  if (version.updatedAt.getTime() > row.createdAt.getTime())
+    return 'The draft changed after this setup test was requested; run the test again to test what it is now.';
+  const role = await roleOf(db, row.orgId, requester);
+  if (role === null) return 'The user who requested this setup test is no longer a member of the org.';
+  const refusals = await setupTestRefusals(db, { orgId: row.orgId, role, version });
+  return refusals.length === 0 ? null : refusalSummary(role, refusals);
 }
 
 /** The sandbox exists on this runner: teardown can find it even if the workflow lost its ref. */

@@ -121,6 +121,37 @@ describe('ControlPlaneInternal (via the CONTROL binding)', () => {
     });
   });
 
+  it('flags a session from its first leak_blocked audit row; later rows and retries keep that time', async () => {
+    const sessionId = await seedSession(handle.db, who, 'running');
+    const event = (decision: 'brokered' | 'leak_blocked', at: number) => ({
+      id: newId('audit'),
+      orgId: who.orgId,
+      at,
+      action: 'egress.request' as const,
+      actorUserId: who.userId,
+      sessionId,
+      triggerId: null,
+      connectionId: null,
+      routeId: null,
+      decision,
+      method: 'GET',
+      host: 'collect.example.net',
+      path: '/',
+      status: 403,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 1,
+      detail: { leak: 'placeholder', where: 'header', header: 'authorization', form: 'raw' },
+    });
+    await env.CONTROL.recordAudit([event('brokered', 1_700_000_000_000)]);
+    expect((await session(sessionId))?.leakBlockedAt).toBeNull();
+    const batch = [event('leak_blocked', 1_700_000_002_000), event('leak_blocked', 1_700_000_001_000)];
+    expect(await env.CONTROL.recordAudit(batch)).toEqual({ inserted: 2 });
+    expect(await env.CONTROL.recordAudit(batch)).toEqual({ inserted: 0 });
+    await env.CONTROL.recordAudit([event('leak_blocked', 1_700_000_009_000)]);
+    expect((await session(sessionId))?.leakBlockedAt?.getTime()).toBe(1_700_000_001_000);
+  });
+
   it('end to end: a runner lost past its grace period fails its sessions, releases their quota, and shows offline', async () => {
     const { runnerId } = await seedRunner(handle.db, who.orgId);
     const sessionId = await seedSession(handle.db, who, 'running');

@@ -1,12 +1,19 @@
 import { auditEvents, sessionEvents, sessions } from '@airlock/schema/db';
 import type { GatewayAuditEvent, SessionStopReason } from '@airlock/schema/gateway';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
 
 // What SessionGateway objects write to Postgres through ControlPlaneInternal:
 // audit batches (ids fixed by the gateway, so a retried batch inserts nothing
-// twice) and stop requests (idle, tunnel lost) that move a live session to
+// twice; a `leak_blocked` event also flags its session, ADR 0125) and stop
+// requests (idle, tunnel lost, a blocked leak) that move a live session to
 // `stopping` for the lifecycle to finish.
+
+const STOP_REASONS: Record<SessionStopReason, string> = {
+  idle: 'idle timeout',
+  tunnel_lost: 'sandbox tunnel lost',
+  leak_blocked: 'a credential leak was blocked',
+};
 
 /** Statuses a stop request moves to `stopping` (later ones are already on their way out). */
 const STOPPABLE = ['pending', 'provisioning', 'starting', 'running'] as const;
@@ -40,14 +47,29 @@ export async function insertAuditBatch(db: Database, events: readonly GatewayAud
     )
     .onConflictDoNothing({ target: auditEvents.id })
     .returning({ id: auditEvents.id });
+  await flagLeaks(db, events);
   return rows.length;
+}
+
+/** A session with a blocked leak keeps the time of its first one (a retried batch changes nothing). */
+async function flagLeaks(db: Database, events: readonly GatewayAuditEvent[]): Promise<void> {
+  const first = new Map<string, GatewayAuditEvent>();
+  for (const e of events) {
+    const seen = first.get(e.sessionId);
+    if (e.decision === 'leak_blocked' && (seen === undefined || e.at < seen.at)) first.set(e.sessionId, e);
+  }
+  for (const e of first.values())
+    await db
+      .update(sessions)
+      .set({ leakBlockedAt: new Date(e.at) })
+      .where(and(eq(sessions.id, e.sessionId), eq(sessions.orgId, e.orgId), isNull(sessions.leakBlockedAt)));
 }
 
 export async function markSessionStopping(
   db: Database,
   input: { sessionId: string; reason: SessionStopReason },
 ): Promise<boolean> {
-  const reason = input.reason === 'idle' ? 'idle timeout' : 'sandbox tunnel lost';
+  const reason = STOP_REASONS[input.reason];
   return db.transaction(async (tx) => {
     const current = (
       await tx

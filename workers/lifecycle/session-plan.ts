@@ -73,8 +73,16 @@ export async function load(db: Database, sessionId: string): Promise<Loaded> {
   };
 }
 
-/** Compile the version's plan and store it as revision 1 (once); returns the active revision. */
-export async function storePlan(db: Database, sessionId: string, s: Loaded): Promise<number> {
+/**
+ * Compile the version's plan and store it as revision 1 (once); returns the active revision.
+ * `allowPlainHttp`: whether routes may forward over http:// (a local deployment, ADR 0120).
+ */
+export async function storePlan(
+  db: Database,
+  sessionId: string,
+  s: Loaded,
+  allowPlainHttp: boolean,
+): Promise<number> {
   const [existing] = await db
     .select({ revision: sessionRuntimePlans.revision })
     .from(sessionRuntimePlans)
@@ -85,7 +93,7 @@ export async function storePlan(db: Database, sessionId: string, s: Loaded): Pro
     .set({ agentRuntime: s.agent.runtime, agentVersion: s.agent.version })
     .where(and(eq(sessions.id, sessionId), isNull(sessions.agentVersion)));
   if (existing !== undefined) return existing.revision;
-  const outcome = await loadRuntimePlan(db, { orgId: s.orgId, versionId: s.versionId });
+  const outcome = await loadRuntimePlan(db, { orgId: s.orgId, versionId: s.versionId, allowPlainHttp });
   if (!outcome.ok)
     throw new SessionFailure(
       outcome.reason === 'not_found'

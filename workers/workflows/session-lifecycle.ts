@@ -1,5 +1,6 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import { NonRetryableError } from 'cloudflare:workflows';
+import { allowsPlainHttp } from '@airlock/config';
 import { sessions } from '@airlock/schema/db';
 import type { SessionSettings } from '@airlock/schema/gateway';
 import { eq } from 'drizzle-orm';
@@ -119,7 +120,7 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
       );
 
     const revision = await step.do('compile plan', FEW_RETRIES, () =>
-      this.#db((db) => storePlan(db, sessionId, s)),
+      this.#db((db) => storePlan(db, sessionId, s, allowsPlainHttp(config))),
     );
     if (await this.#stopRequested(step, sessionId, 'check before provisioning')) return stoppedEarly();
     await step.do('status provisioning', FEW_RETRIES, () =>
@@ -137,6 +138,7 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
       idleTimeoutSeconds: limits.idle_timeout_seconds,
       tunnelGraceSeconds: limits.tunnel_grace_seconds,
       tunnelSilenceSeconds: 60,
+      signaturesPerMinute: limits.signatures_per_minute,
     };
     await step.do('provision sandbox', { ...NO_RETRY, timeout: '10 minutes' }, () =>
       this.#db(async (db) => {

@@ -25,7 +25,8 @@ import {
   envRowsOf,
   InstructionsField,
 } from './agent-fields.tsx';
-import { lines, NumberField, withOptional } from './form-helpers.tsx';
+import { lines, withOptional } from './form-helpers.tsx';
+import { ResourcesFields } from './resources-fields.tsx';
 import { ScriptEditor } from './script-editor.tsx';
 
 // The draft editor: every setting of the one editable version. Saving sends
@@ -45,6 +46,7 @@ type Draft = Pick<
   | 'setupScript'
   | 'egressAllowlist'
   | 'resources'
+  | 'stopSessionOnLeak'
 > &
   Omit<UpdateDraft, 'envVars'>;
 
@@ -60,6 +62,7 @@ const draftOf = (v: ProfileVersion): Draft => ({
   setupScript: v.setupScript,
   egressAllowlist: v.egressAllowlist,
   resources: v.resources,
+  stopSessionOnLeak: v.stopSessionOnLeak,
 });
 
 export interface DraftEditorProps {
@@ -320,33 +323,22 @@ export function DraftEditor({
           help="Hosts reachable without credentials, one per line (e.g. packages.example.com or *.cdn.example.net). Everything not brokered or listed here is denied."
           onChange={(e) => setAllowlist(e.target.value)}
         />
-        <div className="grid-4">
-          <NumberField
-            label="CPUs"
-            step={0.25}
-            value={draft.resources.cpus}
-            error={under('resources.cpus')}
-            onChange={(n) => set('resources', { ...draft.resources, cpus: n ?? 0 })}
-          />
-          <NumberField
-            label="Memory (MB)"
-            value={draft.resources.memoryMb}
-            error={under('resources.memoryMb')}
-            onChange={(n) => set('resources', { ...draft.resources, memoryMb: n ?? 0 })}
-          />
-          <NumberField
-            label="Processes"
-            value={draft.resources.pids}
-            error={under('resources.pids')}
-            onChange={(n) => set('resources', { ...draft.resources, pids: n ?? 0 })}
-          />
-          <NumberField
-            label="Disk (MB)"
-            value={draft.resources.diskMb}
-            error={under('resources.diskMb')}
-            onChange={(n) => set('resources', withOptional(draft.resources, 'diskMb', n))}
-          />
-        </div>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={draft.stopSessionOnLeak}
+            onChange={(e) => set('stopSessionOnLeak', e.target.checked)}
+          />{' '}
+          Stop the session when Airlock blocks a credential leak{' '}
+          <span className="muted small">
+            (a key or its placeholder sent to a host that is not its route is always blocked and flagged)
+          </span>
+        </label>
+        <ResourcesFields
+          value={draft.resources}
+          errorOf={under}
+          onChange={(next) => set('resources', next)}
+        />
       </fieldset>
 
       <fieldset disabled={!editable}>

@@ -1,6 +1,4 @@
-import { TextField } from '../ui/field.tsx';
-
-// Small helpers of the draft editor's form.
+// Small helpers of the draft editor's form (its number field is the shared one in ui/field.tsx).
 
 export function lines(text: string): string[] {
   return text
@@ -17,29 +15,4 @@ export function withOptional<T extends object, K extends keyof T>(
 ): T {
   const { [key]: _, ...rest } = object;
   return (value === '' || value === undefined ? rest : { ...rest, [key]: value }) as T;
-}
-
-export function NumberField({
-  label,
-  value,
-  error,
-  step,
-  onChange,
-}: {
-  label: string;
-  value: number | undefined;
-  error: string | undefined;
-  step?: number;
-  onChange: (value: number | undefined) => void;
-}) {
-  return (
-    <TextField
-      label={label}
-      type="number"
-      step={step ?? 1}
-      value={value ?? ''}
-      error={error}
-      onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
-    />
-  );
 }

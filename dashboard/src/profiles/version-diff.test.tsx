@@ -25,6 +25,7 @@ const base: ProfileVersion = {
   setupScript: 'apt-get update\nnpm ci\n',
   egressAllowlist: [],
   resources: { cpus: 2, memoryMb: 4096, pids: 1024 },
+  stopSessionOnLeak: false,
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
   publishedAt: '2026-01-01T00:00:00.000Z',
@@ -45,6 +46,7 @@ describe('version diffs', () => {
       repositories: [{ repository: 'acme/web', ref: 'main' }],
       setupScript: 'apt-get update\npnpm install\n',
       egressAllowlist: ['packages.example.com'],
+      stopSessionOnLeak: true,
     };
     const diff = diffVersions(base, draft, names);
     expect(diff.fields).toEqual([
@@ -55,6 +57,7 @@ describe('version diffs', () => {
         before: 'none (deny all but brokered hosts)',
         after: 'packages.example.com',
       },
+      { label: 'On a blocked credential leak', before: 'block and flag', after: 'stop the session' },
     ]);
     expect(diff.script.filter((c) => c.added).map((c) => c.value)).toEqual(['pnpm install\n']);
     expect(diff.script.filter((c) => c.removed).map((c) => c.value)).toEqual(['npm ci\n']);

@@ -54,6 +54,7 @@ export function describeVersion(v: ProfileVersion, names: Names): [string, strin
       v.connectorBindings.map((b) => connectionName(b.connectionId, names)).join(', ') || 'none',
     ],
     ['Egress allowlist', v.egressAllowlist.join(', ') || 'none (deny all but brokered hosts)'],
+    ['On a blocked credential leak', v.stopSessionOnLeak ? 'stop the session' : 'block and flag'],
     [
       'Resources',
       `${v.resources.cpus} CPU, ${v.resources.memoryMb} MB memory, ${v.resources.pids} processes${v.resources.diskMb === undefined ? '' : `, ${v.resources.diskMb} MB disk`}`,

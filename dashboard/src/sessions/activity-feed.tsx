@@ -10,8 +10,15 @@ import { Loading } from '../ui/loading.tsx';
 import { Time } from '../ui/time.tsx';
 
 // What the session's sandbox reached for, live: every egress decision the
-// gateway audited (brokered with a credential, passthrough, denied), newest
-// first, polled from the audit API filtered by this session.
+// gateway audited (brokered with a credential, passthrough, denied, a leak
+// blocked), newest first, polled from the audit API filtered by this session.
+
+/** What a blocked leak carried and where (the audit never holds the value itself). */
+function leakSummary(detail: Readonly<Record<string, unknown>>): string {
+  const what = detail.leak === 'placeholder' ? 'the placeholder' : `a key of ${String(detail.connection)}`;
+  const where = typeof detail.header === 'string' ? `header ${detail.header}` : String(detail.where);
+  return `carried ${what} in ${where} (${String(detail.form)})`;
+}
 
 export function ActivityFeed({ sessionId, live }: { sessionId: string; live: boolean }) {
   const { orgId, can } = useOrg();
@@ -70,6 +77,7 @@ export function ActivityFeed({ sessionId, live }: { sessionId: string; live: boo
                     <Time iso={e.at} />
                   </span>
                   {typeof e.detail.reason === 'string' && <span className="small">{e.detail.reason}</span>}
+                  {e.decision === 'leak_blocked' && <span className="small">{leakSummary(e.detail)}</span>}
                 </li>
               ))}
             </ol>

@@ -87,6 +87,20 @@ export function SessionPage() {
         {s.failureReason !== null && ` · ${s.failureReason}`}
       </PageHeader>
       <ProblemAlert error={stop.error} />
+      {s.leakBlockedAt !== null && (
+        <div role="alert" className="alert alert-error">
+          <strong>Credential leak blocked</strong> (first at <Time iso={s.leakBlockedAt} />
+          ): this session's sandbox sent a key, or the placeholder that stands for one, to a host that is not
+          that key's route. Airlock refused the request; nothing was sent.{' '}
+          <Link
+            to="/orgs/$orgId/audit"
+            params={{ orgId }}
+            search={{ sessionId: s.id, decision: 'leak_blocked' }}
+          >
+            See what was blocked
+          </Link>
+        </div>
+      )}
       {s.prompt !== null && (
         <p>
           <strong>Prompt:</strong> {s.prompt}

@@ -112,6 +112,12 @@ export function SessionsPage() {
               <td>{names.get(s.profileId) ?? s.profileId}</td>
               <td>
                 <StatusBadge status={s.status} />
+                {s.leakBlockedAt !== null && (
+                  <>
+                    {' '}
+                    <StatusBadge status="leak_blocked" label="leak blocked" />
+                  </>
+                )}
               </td>
               <td>{s.triggerId === null ? s.mode : `${s.mode} (trigger)`}</td>
               <td>

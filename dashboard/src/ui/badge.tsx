@@ -11,6 +11,7 @@ const TONES: Readonly<Record<string, 'good' | 'bad' | 'busy' | 'neutral' | 'warn
   failed: 'bad',
   error: 'bad',
   denied: 'bad',
+  leak_blocked: 'bad',
   revoked: 'bad',
   offline: 'warn',
   unhealthy: 'warn',

@@ -108,3 +108,29 @@ export function SelectField({
     </Frame>
   );
 }
+
+/** A number input; empty is `undefined` (for optional numbers). */
+export function NumberField({
+  label,
+  value,
+  error,
+  step,
+  onChange,
+}: {
+  label: string;
+  value: number | undefined;
+  error: string | undefined;
+  step?: number;
+  onChange: (value: number | undefined) => void;
+}) {
+  return (
+    <TextField
+      label={label}
+      type="number"
+      step={step ?? 1}
+      value={value ?? ''}
+      error={error}
+      onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
+    />
+  );
+}

@@ -159,6 +159,7 @@ export function plan(world: World, egressRoutes: EgressRoute[], passthrough: str
     workspace: [],
     env: { OPENAI_API_KEY: 'airlock-brokered' },
     agent: { runtime: 'codex', interactive: ['codex'], headless: ['codex', 'exec'] },
+    stopSessionOnLeak: false,
   };
 }
 

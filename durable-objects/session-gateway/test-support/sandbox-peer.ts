@@ -1,4 +1,5 @@
 import { exports } from 'cloudflare:workers';
+import { DEFAULT_PORT, parseAuthority } from '@airlock/schema/plan';
 import {
   DEFAULT_WINDOW,
   decodeFrame,
@@ -59,6 +60,31 @@ export interface HttpResponse {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * The `http` OPEN meta sandboxd sends for a request to `authority` (PROTOCOL.md §5.3): HTTPS
+ * through a CONNECT tunnel (target with its port, server name, Host), plain HTTP in absolute form.
+ */
+export function httpMeta(request: Omit<HttpRequest, 'body'>): JsonObject {
+  const scheme = request.scheme ?? 'https';
+  const parsed = parseAuthority(request.authority);
+  const host = parsed.ok ? parsed.authority.host : null;
+  const port = parsed.ok ? (parsed.authority.port ?? DEFAULT_PORT[scheme]) : null;
+  const seen: Record<string, string> = { host: request.authority };
+  if (scheme === 'http') seen.uri = request.authority;
+  else {
+    seen.connect = host === null ? request.authority : `${host}:${port}`;
+    // Clients send no server name for an IP literal.
+    if (parsed.ok && parsed.authority.kind === 'name') seen.sni = parsed.authority.host;
+  }
+  return {
+    method: request.method,
+    scheme,
+    authority: { host, port, seen },
+    path: request.path,
+    headers: request.headers ?? [],
+  };
+}
 
 export async function openTunnel(sessionId: string, token: string): Promise<Response> {
   return exports.default.fetch(
@@ -307,17 +333,7 @@ export class SandboxPeer {
   }
 
   async request(request: HttpRequest): Promise<HttpResponse> {
-    const id = await this.open(
-      'http',
-      {
-        method: request.method,
-        scheme: request.scheme ?? 'https',
-        authority: request.authority,
-        path: request.path,
-        headers: request.headers ?? [],
-      },
-      request.body,
-    );
+    const id = await this.open('http', httpMeta(request), request.body);
     return this.response(id);
   }
 

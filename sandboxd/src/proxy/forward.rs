@@ -2,6 +2,7 @@
 //! DATA with credits both ways, response HEAD/DATA/TRAILERS back, 101 upgrades spliced raw.
 
 use super::{text, Body, Proxy};
+use crate::authority::Authority;
 use crate::codec::{code, Body as FrameBody, JsonObject, Kind};
 use crate::tunnel::mux::{StreamIo, StreamTx};
 use crate::tunnel::pipe::pipe;
@@ -71,10 +72,41 @@ fn parse_headers(value: Option<&Value>, into: &mut HeaderMap, skip_hop_by_hop: b
     }
 }
 
+/// The raw authorities the client sent, reported next to the parsed target (PROTOCOL.md §5.3):
+/// the gateway parses each itself and refuses a request whose values disagree.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// The CONNECT request-target.
+    pub connect: Option<String>,
+    /// The absolute-form request-target's authority.
+    pub uri: Option<String>,
+    /// The TLS server name.
+    pub sni: Option<String>,
+    /// The Host header.
+    pub host: Option<String>,
+}
+
+impl Seen {
+    fn to_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        for (key, value) in
+            [("connect", &self.connect), ("uri", &self.uri), ("sni", &self.sni), ("host", &self.host)]
+        {
+            if let Some(v) = value {
+                map.insert(key.into(), Value::String(v.clone()));
+            }
+        }
+        Value::Object(map)
+    }
+}
+
+/// One request as one `http` stream. `target` is sandboxd's parse of the CONNECT target (or the
+/// absolute-form URI) with its effective port, `None` when it did not parse.
 pub async fn forward(
     mut req: Request<Incoming>,
     scheme: &str,
-    authority: String,
+    target: Option<Authority>,
+    seen: Seen,
     proxy: &Proxy,
 ) -> Response<Body> {
     let upgrade = req.headers().contains_key(hyper::header::UPGRADE);
@@ -82,7 +114,11 @@ pub async fn forward(
     let meta = json!({
         "method": req.method().as_str(),
         "scheme": scheme,
-        "authority": authority,
+        "authority": {
+            "host": target.as_ref().map(|t| t.host.as_str()),
+            "port": target.as_ref().and_then(|t| t.port),
+            "seen": seen.to_json(),
+        },
         "path": path,
         "headers": header_list(req.headers(), upgrade),
     });

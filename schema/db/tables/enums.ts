@@ -25,7 +25,8 @@ export const TRIGGER_KINDS = ['webhook', 'schedule', 'chat'] as const;
 export const DELIVERY_STATUSES = ['received', 'started', 'ignored', 'failed'] as const;
 export const RUNNER_STATUSES = ['pending', 'online', 'offline', 'revoked'] as const;
 export const AUDIT_KINDS = ['egress', 'control'] as const;
-export const EGRESS_DECISIONS = ['brokered', 'passthrough', 'denied'] as const;
+/** `leak_blocked`: the request carried a secret to where it does not belong (ADR 0125). */
+export const EGRESS_DECISIONS = ['brokered', 'passthrough', 'denied', 'leak_blocked'] as const;
 
 export const roleEnum = pgEnum('role', ROLES);
 export const connectionStatusEnum = pgEnum('connection_status', CONNECTION_STATUSES);

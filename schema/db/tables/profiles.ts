@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { at, createdAt, pk, updatedAt } from './columns.ts';
 import {
   agentRuntimeEnum,
@@ -97,6 +107,8 @@ export const profileVersions = pgTable(
       .$type<SandboxResources>()
       .notNull()
       .default({ cpus: 2, memoryMb: 4096, pids: 1024 }),
+    /** Stop a session when the gateway blocks a credential leak in it (ADR 0125); blocking is always on. */
+    stopSessionOnLeak: boolean('stop_session_on_leak').notNull().default(false),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -47,6 +47,8 @@ export const sessions = pgTable(
     startedAt: at('started_at'),
     stoppedAt: at('stopped_at'),
     lastActivityAt: at('last_activity_at'),
+    /** When the gateway first blocked a credential leak in this session (ADR 0125); null: never. */
+    leakBlockedAt: at('leak_blocked_at'),
   },
   (t) => [
     index('sessions_org_created_idx').on(t.orgId, t.createdAt),

@@ -1,3 +1,4 @@
+import { allowsPlainHttp } from '@airlock/config';
 import {
   Connection,
   ConnectionList,
@@ -16,7 +17,7 @@ import { recordAudit } from '../audit/record.ts';
 import { guarded } from '../db-errors.ts';
 import { body, createRoute, defineRoute, json, OrgParams } from '../route.ts';
 import { validationProblem } from '../validation.ts';
-import { connectionErrors, connectionOut, sealedColumns } from './service.ts';
+import { connectionErrors, connectionOut, destinationErrors, sealedColumns } from './service.ts';
 
 const tags = ['connections'];
 const ConnectionParams = OrgParams.extend({ connectionId: PathId });
@@ -70,7 +71,9 @@ export const connectionRoutes = [
             code: 'unknown_integration',
           },
         ]);
-      const errors = connectionErrors(def, input.config, input.credentials);
+      const errors = connectionErrors(def, input.config, input.credentials, {
+        allowPlainHttp: allowsPlainHttp(scope.config()),
+      });
       if (errors.length > 0) throw validationProblem(errors);
       const now = scope.now();
       const id = newId('connection', now.getTime());
@@ -141,6 +144,8 @@ export const connectionRoutes = [
       path: '/orgs/{orgId}/connections/{connectionId}',
       tags,
       summary: 'Rename, change settings, replace credentials, or revoke/restore a connection',
+      description:
+        'Changing where the credential is sent (a destination field such as `base_url`) needs `credentials` re-entered in the same request: 422 naming each field otherwise. Outside `env = "local"`, destinations must be https://.',
       request: { params: ConnectionParams, body: body(UpdateConnection) },
       responses: { 200: json(Connection, 'Updated') },
     }),
@@ -155,7 +160,13 @@ export const connectionRoutes = [
       if (def === undefined)
         throw new ProblemError('conflict', `Integration ${current.integration} is no longer offered.`);
       const config = input.config ?? (current.config as Record<string, string>);
-      const errors = connectionErrors(def, config, input.credentials);
+      const destination = destinationErrors(def, current.config, config, input.credentials);
+      const errors = [
+        ...destination.errors,
+        ...connectionErrors(def, config, input.credentials, {
+          allowPlainHttp: allowsPlainHttp(scope.config()),
+        }),
+      ];
       if (errors.length > 0) throw validationProblem(errors);
       const now = scope.now();
       const sealed =
@@ -195,7 +206,10 @@ export const connectionRoutes = [
                 principal,
                 connectionId: current.id,
                 targetId: current.id,
-                detail: { changed: Object.keys(input).sort() },
+                detail: {
+                  changed: Object.keys(input).sort(),
+                  ...(destination.moved.length === 0 ? {} : { destinationChanged: destination.moved }),
+                },
               },
               now,
             );

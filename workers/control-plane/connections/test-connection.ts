@@ -1,3 +1,4 @@
+import { allowsPlainHttp } from '@airlock/config';
 import { brokeredHead } from '@airlock/durable-objects/session-gateway/inject';
 import { ConnectionTestResult, PathId } from '@airlock/schema/api';
 import {
@@ -5,6 +6,8 @@ import {
   findRoute,
   type IntegrationDefinition,
   integrationByKey,
+  isEncryptedUrl,
+  PLAIN_HTTP_REFUSED,
   type Probe,
   RouteBuildError,
   serviceAddress,
@@ -48,6 +51,7 @@ async function runProbe(
   connection: { id: string; status: 'active' | 'error' | 'revoked'; config: Record<string, unknown> },
   def: IntegrationDefinition,
   probe: Probe,
+  allowPlainHttp: boolean,
 ): Promise<Outcome> {
   const target = probeTarget(def, probe, connection.config);
   let request = `${probe.method} https://${target.host}${target.path.split('?')[0]}`;
@@ -65,6 +69,14 @@ async function runProbe(
   });
   if (route === undefined)
     return { ok: false, status: null, request, detail: 'no route of this connection covers the test call' };
+  // As the plan compiler would refuse it: never resolve a credential for an unencrypted destination.
+  if (!allowPlainHttp && !isEncryptedUrl(route.upstream.baseUrl))
+    return {
+      ok: false,
+      status: null,
+      request,
+      detail: `not sent: ${new URL(route.upstream.baseUrl).origin} is plain http://; the base URL ${PLAIN_HTTP_REFUSED}`,
+    };
   const credential = await env.BROKER.resolve({
     orgId,
     connectionId: connection.id,
@@ -143,7 +155,14 @@ export const connectionTestRoutes = [
           `${def?.displayName ?? row.integration} connections cannot be tested; start a session to try them.`,
         );
       const started = Date.now();
-      const outcome = await runProbe(c.env, member.orgId, row, def, def.probe);
+      const outcome = await runProbe(
+        c.env,
+        member.orgId,
+        row,
+        def,
+        def.probe,
+        allowsPlainHttp(scope.config()),
+      );
       const result = { ...outcome, durationMs: Date.now() - started };
       await recordAudit(
         scope.db(),

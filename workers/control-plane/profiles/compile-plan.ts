@@ -17,7 +17,13 @@ export type PlanOutcome =
 
 export async function loadRuntimePlan(
   db: Database,
-  input: { orgId: string; versionId: string; allowDraft?: boolean },
+  input: {
+    orgId: string;
+    versionId: string;
+    allowDraft?: boolean;
+    /** `allowsPlainHttp(config)`: only a local deployment forwards credentials over http:// (ADR 0120). */
+    allowPlainHttp: boolean;
+  },
 ): Promise<PlanOutcome> {
   const [row] = await db
     .select()
@@ -32,6 +38,7 @@ export async function loadRuntimePlan(
         version,
         connections: await connectionsOf(db, input.orgId, version),
         allowDraft: input.allowDraft === true,
+        allowPlainHttp: input.allowPlainHttp,
       }),
     };
   } catch (error) {
@@ -43,7 +50,7 @@ export async function loadRuntimePlan(
 /** As loadRuntimePlan, with failures as problems (404; 409 naming each issue). */
 export async function requireRuntimePlan(
   db: Database,
-  input: { orgId: string; versionId: string },
+  input: { orgId: string; versionId: string; allowPlainHttp: boolean },
 ): Promise<RuntimePlan> {
   const outcome = await loadRuntimePlan(db, input);
   if (outcome.ok) return outcome.plan;

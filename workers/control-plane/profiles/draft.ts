@@ -1,3 +1,4 @@
+import { allowsPlainHttp } from '@airlock/config';
 import { PathId, ProfileVersion, PublishResult, Snapshot, UpdateDraft } from '@airlock/schema/api';
 import { profileVersions, snapshots } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
@@ -59,7 +60,10 @@ export const draftRoutes = [
       };
       const next = { ...current, ...changes, updatedAt: now };
       // Consistency now (kinds, runtimes, conflicts); completeness is checked when publishing.
-      const errors = await versionErrors(db, next, false);
+      const errors = await versionErrors(db, next, {
+        completeness: false,
+        allowPlainHttp: allowsPlainHttp(scope.config()),
+      });
       if (errors.length > 0) throw validationProblem(errors);
       const principal = c.get('principal');
       // A published version is refused by the database trigger (AL409 → 409), whoever writes.
@@ -110,7 +114,10 @@ export const draftRoutes = [
       const draft = await findVersion(db, member.orgId, profileId, versionId);
       if (draft.status !== 'draft')
         throw new ProblemError('conflict', `Version ${draft.number} is already published.`);
-      const errors = await versionErrors(db, draft, true);
+      const errors = await versionErrors(db, draft, {
+        completeness: true,
+        allowPlainHttp: allowsPlainHttp(scope.config()),
+      });
       if (errors.length > 0) throw validationProblem(errors);
       const now = scope.now();
       const result = await guarded(() =>
@@ -159,6 +166,7 @@ export const draftRoutes = [
               setupScript: published.setupScript,
               egressAllowlist: published.egressAllowlist,
               resources: published.resources,
+              stopSessionOnLeak: published.stopSessionOnLeak,
               createdBy: principal.userId,
               createdAt: now,
               updatedAt: now,
@@ -235,11 +243,19 @@ export const draftRoutes = [
       responses: { 200: json(RuntimePlan.meta({ id: 'RuntimePlan' }), 'The compiled plan') },
     }),
     handler: async (c) => {
-      const db = c.get('scope').db();
+      const scope = c.get('scope');
+      const db = scope.db();
       const member = c.get('member');
       const { profileId, versionId } = c.req.valid('param');
       const version = await findVersion(db, member.orgId, profileId, versionId);
-      return c.json(await requireRuntimePlan(db, { orgId: member.orgId, versionId: version.id }), 200);
+      return c.json(
+        await requireRuntimePlan(db, {
+          orgId: member.orgId,
+          versionId: version.id,
+          allowPlainHttp: allowsPlainHttp(scope.config()),
+        }),
+        200,
+      );
     },
   }),
 ];

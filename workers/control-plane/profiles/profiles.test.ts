@@ -115,6 +115,7 @@ describe('profiles', () => {
         repositories: [{ repository: 'acme/api' }],
         egressAllowlist: ['packages.example.com'],
         setupScript: 'npm ci',
+        stopSessionOnLeak: true,
       },
     });
     expect(edited.status, edited.text).toBe(200);
@@ -125,8 +126,12 @@ describe('profiles', () => {
       draft: Version;
     }>('POST', `${draft}/publish`, { cookie });
     expect(published.status, published.text).toBe(201);
-    expect(published.json.published).toMatchObject({ status: 'published', number: 1 });
-    expect(published.json.draft).toMatchObject({ status: 'draft', number: 2 });
+    expect(published.json.published).toMatchObject({
+      status: 'published',
+      number: 1,
+      stopSessionOnLeak: true,
+    });
+    expect(published.json.draft).toMatchObject({ status: 'draft', number: 2, stopSessionOnLeak: true });
     expect(published.json.snapshot.profileVersionId).toBe(published.json.published.id);
     expect(['pending', 'failed']).toContain(published.json.snapshot.status);
 
@@ -153,6 +158,7 @@ describe('profiles', () => {
     const plan = await h.call<{
       egressRoutes: { integration: string; credential: { connectionId: string } }[];
       env: Record<string, string>;
+      stopSessionOnLeak: boolean;
     }>('GET', `${base}/versions/${published.json.published.id}/plan`, { cookie: w.people.member.cookie });
     expect(plan.status, plan.text).toBe(200);
     expect(plan.json.egressRoutes.map((r) => r.integration).sort()).toEqual([
@@ -162,6 +168,7 @@ describe('profiles', () => {
       'github_pat',
     ]);
     expect(plan.json.env.ANTHROPIC_API_KEY).toBe('airlock-brokered');
+    expect(plan.json.stopSessionOnLeak).toBe(true);
 
     const versions = await h.call<{ items: Version[] }>('GET', `${base}/versions`, {
       cookie: w.people.member.cookie,

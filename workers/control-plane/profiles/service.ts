@@ -35,6 +35,7 @@ export function versionOut(row: VersionRow): ProfileVersion {
     setupScript: row.setupScript,
     egressAllowlist: [...row.egressAllowlist],
     resources: { ...row.resources },
+    stopSessionOnLeak: row.stopSessionOnLeak,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
     publishedAt: iso(row.publishedAt),
@@ -124,6 +125,7 @@ export function planVersionOf(row: VersionRow): PlanVersion {
     agentVersion: row.agentVersion,
     agentInstructions: row.agentInstructions,
     envVars: row.envVars,
+    stopSessionOnLeak: row.stopSessionOnLeak,
   };
 }
 
@@ -155,10 +157,10 @@ export async function connectionsOf(
 export async function versionErrors(
   db: Database,
   row: VersionRow,
-  completeness: boolean,
+  options: { completeness: boolean; allowPlainHttp: boolean },
 ): Promise<FieldError[]> {
   const version = planVersionOf(row);
-  const result = checkVersion(version, await connectionsOf(db, row.orgId, version), { completeness });
+  const result = checkVersion(version, await connectionsOf(db, row.orgId, version), options);
   return result.issues.map((i) => ({ path: i.path, message: i.message, code: i.code }));
 }
 
@@ -176,6 +178,7 @@ type DraftChanges = Partial<
     | 'setupScript'
     | 'egressAllowlist'
     | 'resources'
+    | 'stopSessionOnLeak'
   >
 >;
 
@@ -195,6 +198,7 @@ export function draftChanges(input: UpdateDraft, current: Pick<VersionRow, 'agen
   if (input.modelConnectionId !== undefined) out.modelConnectionId = input.modelConnectionId;
   if (input.gitConnectionId !== undefined) out.gitConnectionId = input.gitConnectionId;
   if (input.setupScript !== undefined) out.setupScript = input.setupScript;
+  if (input.stopSessionOnLeak !== undefined) out.stopSessionOnLeak = input.stopSessionOnLeak;
   if (input.egressAllowlist !== undefined)
     out.egressAllowlist = input.egressAllowlist.map((h) => h.toLowerCase());
   if (input.repositories !== undefined)

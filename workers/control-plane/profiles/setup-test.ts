@@ -4,11 +4,14 @@ import { ProblemError } from '../../lib/problem.ts';
 import { createRoute, defineRoute, json } from '../route.ts';
 import { requestSnapshot, snapshotOut, startSnapshotBuild } from '../snapshots/service.ts';
 import { findVersion } from './service.ts';
+import { refusalSummary, setupTestRefusals } from './setup-test-access.ts';
 
 // "Test setup script": the draft's script run once in a temporary sandbox by
 // the SnapshotBuild workflow, as a snapshot of kind `setup_test` that is never
 // captured or used by sessions. Its output streams through the same log
-// cursor as a build (GET /snapshots/{id}/logs).
+// cursor as a build (GET /snapshots/{id}/logs). It runs arbitrary code with
+// the draft's connections, so it needs the authority of publishing, or
+// bindings the caller could already use (setup-test-access.ts, ADR 0120).
 
 const VersionParams = z.object({ orgId: PathId, profileId: PathId, versionId: PathId });
 
@@ -21,7 +24,7 @@ export const setupTestRoutes = [
       tags: ['profiles'],
       summary: "Run the draft's setup script once in a temporary sandbox; follow its logs like a build",
       description:
-        'Drafts only, with a non-empty script; one test at a time per version (409 while one is pending or building).',
+        'Drafts only, with a non-empty script; one test at a time per version (409 while one is pending or building). Callers without `profiles.publish` may test only drafts whose connections (and git repositories) published profiles already use: 403 naming each binding otherwise.',
       request: { params: VersionParams },
       responses: { 201: json(Snapshot, 'A pending setup test (kind setup_test)') },
     }),
@@ -41,6 +44,11 @@ export const setupTestRoutes = [
           'conflict',
           'The draft has no setup script to test; write one and save it first.',
         );
+      const refusals = await setupTestRefusals(db, { orgId: member.orgId, role: member.role, version });
+      if (refusals.length > 0)
+        throw new ProblemError('forbidden', refusalSummary(member.role, refusals), {
+          extensions: { permission: 'profiles.publish', role: member.role, errors: refusals },
+        });
       const row = await requestSnapshot(db, {
         orgId: member.orgId,
         version,

@@ -1,3 +1,4 @@
+import { allowsPlainHttp } from '@airlock/config';
 import {
   CreateSession,
   PathId,
@@ -116,7 +117,13 @@ export const sessionRoutes = [
             'session starts in this org',
           );
           const db = scope.db();
-          const target = await resolveStartTarget(db, member.orgId, input.profileId, input.versionId);
+          const target = await resolveStartTarget(
+            db,
+            member.orgId,
+            input.profileId,
+            input.versionId,
+            allowsPlainHttp(scope.config()),
+          );
           const now = scope.now();
           const id = newId('session', now.getTime());
           const row = await db.transaction(async (tx) => {

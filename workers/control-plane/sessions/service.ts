@@ -30,6 +30,7 @@ export function sessionOut(row: SessionRow): Session {
     startedAt: iso(row.startedAt),
     stoppedAt: iso(row.stoppedAt),
     lastActivityAt: iso(row.lastActivityAt),
+    leakBlockedAt: iso(row.leakBlockedAt),
   };
 }
 
@@ -59,6 +60,7 @@ export async function resolveStartTarget(
   orgId: string,
   profileId: string,
   versionId: string | undefined,
+  allowPlainHttp: boolean,
 ): Promise<StartTarget> {
   const [profile] = await db
     .select()
@@ -115,7 +117,7 @@ export async function resolveStartTarget(
       `The snapshot of version ${version.number} is ${snapshot.status}; sessions can start once it is ready.`,
       ext,
     );
-  const plan = await loadRuntimePlan(db, { orgId, versionId: version.id });
+  const plan = await loadRuntimePlan(db, { orgId, versionId: version.id, allowPlainHttp });
   if (!plan.ok)
     throw notStartable(
       'plan_invalid',
