@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  type AdversarialTally,
+  adversarialLine,
+  tallyAttacks,
+  type VitestFileResult,
+} from './adversarial-summary.ts';
 import { ensureDashboardBuilt } from './dashboard-build.ts';
 import { BIN, ROOT, STATE_DIR } from './paths.ts';
 import { startStack } from './stack.ts';
@@ -97,10 +103,14 @@ interface VitestJson {
   numTodoTests: number;
   numFailedTestSuites: number;
   success: boolean;
+  testResults: VitestFileResult[];
 }
 
-async function vitest(extraArgs: readonly string[]): Promise<SuiteResult> {
-  return timed('vitest (all TypeScript suites)', async () => {
+async function vitest(
+  extraArgs: readonly string[],
+): Promise<{ suite: SuiteResult; adversarial: AdversarialTally | undefined }> {
+  let adversarial: AdversarialTally | undefined;
+  const suite = await timed('vitest (all TypeScript suites)', async () => {
     say('starting the test stack (Postgres, Redis, REST, mail sink)');
     const stack = await startStack({ publicUrl: 'http://127.0.0.1:8787', env: {} });
     const info: TestStackInfo = {
@@ -119,6 +129,7 @@ async function vitest(extraArgs: readonly string[]): Promise<SuiteResult> {
       );
       if (!existsSync(report)) return { passed: 0, failed: 1, skipped: 0 };
       const json = JSON.parse(readFileSync(report, 'utf8')) as VitestJson;
+      adversarial = tallyAttacks(ROOT, json.testResults);
       // A file that fails to load (or whose beforeAll throws) has no failed test, but its suite
       // failed: count it, whatever vitest's exit status says.
       const broken =
@@ -134,6 +145,7 @@ async function vitest(extraArgs: readonly string[]): Promise<SuiteResult> {
       await stack.stop();
     }
   });
+  return { suite, adversarial };
 }
 
 async function rust(): Promise<SuiteResult[]> {
@@ -172,7 +184,14 @@ async function rust(): Promise<SuiteResult[]> {
   return results;
 }
 
-function summarize(results: readonly SuiteResult[]): boolean {
+/** Counts as one: every attack that ran was blocked, and no listed proof went missing. */
+function adversarialCheck(tally: AdversarialTally): SuiteResult {
+  for (const lost of tally.missing) say(`adversarial proof not found in the run: ${lost}`);
+  const ok = tally.leaked === 0 && tally.missing.length === 0;
+  return { name: 'adversarial suite', passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0, seconds: 0 };
+}
+
+function summarize(results: readonly SuiteResult[], adversarial: AdversarialTally | undefined): boolean {
   say('\n━━ summary ━━');
   const width = Math.max(...results.map((r) => r.name.length));
   for (const r of results) {
@@ -182,6 +201,7 @@ function summarize(results: readonly SuiteResult[]): boolean {
     );
   }
   const total = (key: 'passed' | 'failed' | 'skipped') => results.reduce((n, r) => n + r[key], 0);
+  if (adversarial !== undefined && adversarial.attacks > 0) say(`\n${adversarialLine(adversarial)}`);
   say(`\n${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`);
   return total('failed') === 0;
 }
@@ -191,9 +211,15 @@ export async function runAllTests(args: readonly string[]): Promise<void> {
   const [only, ...rest] = args;
   await ensureDashboardBuilt(say);
   const results: SuiteResult[] = [];
+  let adversarial: AdversarialTally | undefined;
   if (only === undefined || only === 'checks') results.push(...(await staticChecks()));
-  if (only === undefined || only === 'vitest') results.push(await vitest(only === 'vitest' ? rest : []));
+  if (only === undefined || only === 'vitest') {
+    const run = await vitest(only === 'vitest' ? rest : []);
+    results.push(run.suite);
+    adversarial = run.adversarial;
+    if (adversarial !== undefined && adversarial.attacks > 0) results.push(adversarialCheck(adversarial));
+  }
   if (only === undefined || only === 'rust') results.push(...(await rust()));
   if (results.length === 0) throw new Error(`unknown test selection '${only}' (use vitest, rust or checks)`);
-  process.exitCode = summarize(results) ? 0 : 1;
+  process.exitCode = summarize(results, adversarial) ? 0 : 1;
 }
