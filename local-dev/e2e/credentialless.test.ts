@@ -258,7 +258,7 @@ describe.each(RUNTIMES)('the credentialless proof with $runtime', ({ runtime, mo
     expect(pushed).toBe(`${commit} agent: note brokered credentials`);
   }, 700_000);
 
-  it('finds none of the secrets in the sandbox while the agent ran, and the one the team put there where it belongs', () => {
+  it('finds none of the secrets anywhere in the sandbox while the agent ran, and the one the team put there where it belongs', () => {
     needsSnapshot(runtime);
     if (scan === undefined)
       throw new Error(
@@ -363,7 +363,7 @@ describe('interactive sessions of every runtime', () => {
   }, 400_000);
 
   it.each(RUNTIMES)(
-    '$runtime: refuses every way around the gateway, and audits the denials',
+    '$runtime: refuses every way around the gateway from inside a running session, and audits the denials',
     async ({ runtime, control }) => {
       const session = sessions.get(runtime);
       if (session === undefined) throw new Error(`no interactive ${runtime} session`);
