@@ -13,6 +13,8 @@ describe('./dev agents check', () => {
     expect(compareVersions('1.10.0', '1.9.9')).toBe(1);
     expect(compareVersions('2.0.0-beta.1', '2.0.0')).toBe(-1);
     expect(compareVersions('2.0.0', '2.0.0-beta.1')).toBe(1);
+    // Numeric pre-release identifiers compare as numbers, not strings.
+    expect(compareVersions('2.0.0-beta.10', '2.0.0-beta.2')).toBe(1);
   });
 
   it('reports a newer CLI, and the verified one as up to date', () => {

@@ -6,6 +6,7 @@ import {
   type AgentRuntime,
   VERIFIED_AGENT_VERSIONS,
 } from '@airlock/schema/plan';
+import semver from 'semver';
 import { npmRegistryUrl } from './npm-registry.ts';
 import { ROOT } from './paths.ts';
 import { CliError } from './process.ts';
@@ -25,22 +26,9 @@ export interface CliStatus {
   readonly newer: boolean;
 }
 
-/** -1, 0, 1 by semver precedence of the release part (pre-releases sort before their release). */
+/** -1, 0, 1 by semver precedence (pre-releases sort before their release); npm's own semver. */
 export function compareVersions(a: string, b: string): number {
-  const parse = (v: string) => {
-    const [release = '', pre] = v.split('-', 2);
-    return { parts: release.split('.').map((n) => Number(n)), pre };
-  };
-  const x = parse(a);
-  const y = parse(b);
-  for (let i = 0; i < 3; i++) {
-    const d = (x.parts[i] ?? 0) - (y.parts[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  if (x.pre === y.pre) return 0;
-  if (x.pre === undefined) return 1;
-  if (y.pre === undefined) return -1;
-  return x.pre < y.pre ? -1 : 1;
+  return semver.compare(a, b);
 }
 
 export function statusOf(runtime: AgentRuntime, latest: string): CliStatus {
