@@ -88,13 +88,14 @@ describe('migrations', () => {
   });
 
   it('give versions written before CLI versions were recorded the verified version, published ones too', async () => {
-    // Migrate to just before 0004 (a copy of the folder with a shorter journal), write rows, then finish.
+    // Migrate to just before agent_runtimes (a copy of the folder with a shorter journal), write rows, then finish.
     const dir = mkdtempSync(join(tmpdir(), 'airlock-mig-'));
     try {
       cpSync(MIGRATIONS_DIR, dir, { recursive: true });
       const journalPath = join(dir, 'meta/_journal.json');
       const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: Array<{ tag: string }> };
-      const cut = journal.entries.findIndex((e) => e.tag.startsWith('0004_'));
+      const cut = journal.entries.findIndex((e) => /^\d{4}_agent_runtimes$/.test(e.tag));
+      expect(cut).toBeGreaterThan(0);
       writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, cut) }));
       const url = await freshDatabase();
       const client = new pg.Client({ connectionString: url });
