@@ -13,7 +13,12 @@ export interface AgentTerminal {
   screen(): string;
   /** Until the screen contains `text` (or matches it); the screen on failure. */
   waitFor(what: string | RegExp, timeoutMs: number): Promise<void>;
-  /** Type like a person: the text, a pause, then Enter. */
+  /** Until the screen has not changed for `quietMs` (a TUI done drawing its start-up notices). */
+  settle(quietMs: number, timeoutMs: number): Promise<void>;
+  /**
+   * Type like a person: the text, until the input box shows it (a TUI that is still setting up
+   * its input drops early keys; the text is typed again, at most three times), then Enter.
+   */
   type(text: string): Promise<void>;
   close(): void;
 }
@@ -94,9 +99,32 @@ export async function attachAgentTerminal(
         await sleep(250);
       }
     },
+    settle: async (quietMs, ms) => {
+      const until = Date.now() + ms;
+      let last = screen();
+      let since = Date.now();
+      while (Date.now() - since < quietMs) {
+        if (Date.now() > until)
+          throw new Error(`the agent's screen kept changing for ${ms / 1000} s:\n${screen()}`);
+        await sleep(250);
+        const now = screen();
+        if (now !== last) {
+          last = now;
+          since = Date.now();
+        }
+      }
+    },
     type: async (text) => {
-      ws.send(Buffer.from(text));
-      await sleep(800);
+      for (let attempt = 0; attempt < 3 && !screen().includes(text); attempt++) {
+        ws.send(Buffer.from(text));
+        const until = Date.now() + 5_000;
+        while (!screen().includes(text) && Date.now() < until) await sleep(250);
+      }
+      if (!screen().includes(text))
+        throw new Error(
+          `typed ${JSON.stringify(text)} three times; the screen never showed it:\n${screen()}`,
+        );
+      await sleep(500);
       ws.send(Buffer.from('\r'));
     },
     close: () => {
