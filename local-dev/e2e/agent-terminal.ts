@@ -77,8 +77,11 @@ export async function attachAgentTerminal(
     term.write(bytes);
     ws.send(JSON.stringify({ type: 'ack', bytes: received }));
   });
-  // The emulator's replies to the TUI's queries go back as keyboard input, as xterm.js's do.
+  // The emulator's replies to the TUI's queries go back as keyboard input, as xterm.js's do;
+  // the first few are kept, so a TUI that ignores typing can be told what it was answered.
+  const replies: string[] = [];
   term.onData((reply) => {
+    if (replies.length < 20) replies.push(reply);
     if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.from(reply));
   });
   const screen = () => {
@@ -122,7 +125,7 @@ export async function attachAgentTerminal(
       }
       if (!screen().includes(text))
         throw new Error(
-          `typed ${JSON.stringify(text)} three times; the screen never showed it:\n${screen()}`,
+          `typed ${JSON.stringify(text)} three times; the screen never showed it (the emulator answered ${JSON.stringify(replies)}):\n${screen()}`,
         );
       await sleep(500);
       ws.send(Buffer.from('\r'));
