@@ -246,6 +246,25 @@ describe('bad configuration', () => {
     expect(problems.some((p) => p.startsWith('kv: expected a table, got nothing'))).toBe(true);
   });
 
+  it('has gateway resource bounds by default, and refuses a message cap over half the tunnel buffer', () => {
+    const config = resolveConfig([objectLayer(minimal(), 'default')]);
+    expect(config.limits).toMatchObject({
+      tunnel_max_streams: 128,
+      tunnel_buffer_bytes: 32 * 1024 * 1024,
+      websocket_message_bytes: 16 * 1024 * 1024,
+      denied_audit_window_seconds: 60,
+    });
+    const problems = problemsOf(() =>
+      resolveConfig([
+        objectLayer(minimal(), 'default'),
+        envLayer({ AIRLOCK_LIMITS_TUNNEL_BUFFER_BYTES: String(8 * 1024 * 1024) }),
+      ]),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^limits\.websocket_message_bytes: .*half of tunnel_buffer_bytes/),
+    ]);
+  });
+
   it('names a config file that does not exist', () => {
     const problems = problemsOf(() => loadNodeConfig({ env: { AIRLOCK_CONFIG_PATH: '/nope/airlock.toml' } }));
     expect(problems).toEqual([

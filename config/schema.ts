@@ -149,6 +149,16 @@ const sandbox = z
      * from `npm config get registry`. Unset: builds fail with a reason naming this key.
      */
     npm_registry: url().optional(),
+    /**
+     * Disk (MB) of a sandbox whose profile sets none: the size of the filesystem that holds
+     * everything a Docker sandbox can write (home, workspace, temporary files).
+     */
+    default_disk_mb: z
+      .number()
+      .int()
+      .min(512)
+      .max(1024 * 1024)
+      .default(10 * 1024),
     e2b: z
       .strictObject({
         api_key: secret(8),
@@ -194,6 +204,26 @@ const limits = z.strictObject({
     .min(64 * 1024)
     .max(16 * 1024 * 1024)
     .default(2 * 1024 * 1024),
+  // Resource bounds of one sandbox's gateway (ADR 0115): what a sandbox, root inside it
+  // included, can make its Durable Object hold.
+  /** `http` and `sign` streams a sandbox may have open at once; past it a request gets 429. */
+  tunnel_max_streams: z.number().int().min(1).max(10_000).default(128),
+  /** Bytes the gateway holds for one sandbox beyond one window per stream. */
+  tunnel_buffer_bytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .max(256 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
+  /** Largest WebSocket message through the gateway, either way; at most half of tunnel_buffer_bytes. */
+  websocket_message_bytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
+  /** Denied requests are audited as one row per (session, host, decision) and window of this length, with a count. */
+  denied_audit_window_seconds: z.number().int().min(1).max(3600).default(60),
 });
 
 const runners = z
@@ -225,6 +255,10 @@ export const ConfigSchema = z
     sandbox: sandbox.prefault({}),
     limits: limits.prefault({}),
     runners: runners.prefault({}),
+  })
+  .refine((c) => c.limits.websocket_message_bytes * 2 <= c.limits.tunnel_buffer_bytes, {
+    message: 'websocket_message_bytes must be at most half of tunnel_buffer_bytes',
+    path: ['limits', 'websocket_message_bytes'],
   })
   .refine((c) => c.env !== 'production' || c.mail.provider !== 'console', {
     message:

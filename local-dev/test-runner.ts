@@ -86,6 +86,11 @@ async function staticChecks(): Promise<SuiteResult[]> {
     ]),
   );
   results.push(
+    await check('no import circles; every folder README\'s "May import" rule holds', process.execPath, [
+      join(ROOT, 'local-dev/checks/imports.ts'),
+    ]),
+  );
+  results.push(
     await check('worker bundles (wrangler deploy --dry-run)', join(BIN, 'wrangler'), [
       'deploy',
       '--dry-run',

@@ -16,6 +16,7 @@ import { ConnectionPage } from './connections/connection-page.tsx';
 import { ConnectionsPage } from './connections/connections-page.tsx';
 import { NewConnectionPage } from './connections/new-connection-page.tsx';
 import { OverviewPage } from './overview/overview-page.tsx';
+import { PROFILE_TABS, type ProfileTab } from './profiles/profile-tabs.ts';
 import { ProfilesPage } from './profiles/profiles-page.tsx';
 import { RunnersPage } from './runners/runners-page.tsx';
 import { SessionsPage } from './sessions/sessions-page.tsx';
@@ -100,8 +101,6 @@ const newConnection = createRoute({
 const connection = createRoute({ ...child('connections/$connectionId'), component: ConnectionPage });
 const profiles = createRoute({ ...child('profiles'), component: ProfilesPage });
 
-export const PROFILE_TABS = ['draft', 'versions', 'snapshots', 'triggers'] as const;
-export type ProfileTab = (typeof PROFILE_TABS)[number];
 const profile = createRoute({
   ...child('profiles/$profileId'),
   validateSearch: (search: Record<string, unknown>): { tab?: ProfileTab; version?: string } => ({

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { CredentialRequest, CredentialResult } from '@airlock/schema/gateway';
+import { CredentialFlight, RENEW_BEFORE_MS } from '../shared/credential-flight.ts';
 
 // One per connection: the serialiser for minted credentials (GitHub App
 // installation tokens, OAuth2 access tokens). Every gateway that misses asks
@@ -8,41 +9,25 @@ import type { CredentialRequest, CredentialResult } from '@airlock/schema/gatewa
 // The mint itself (decrypt, sign, call the provider, store a rotated refresh
 // token) is the broker's, reached through the BROKER binding (ADR 0001).
 
-/** Mint again this long before a token expires, so no request uses a dying one. */
-const RENEW_BEFORE_MS = 60_000;
-
-interface Cached {
-  readonly value: string;
-  readonly expiresAt: number;
-}
-
 export class ConnectionTokens extends DurableObject<Cloudflare.Env> {
-  readonly #cache = new Map<string, Cached>();
-  readonly #inflight = new Map<string, Promise<CredentialResult>>();
+  // Only tokens with an expiry are kept: a mint without one is asked for again each time.
+  readonly #flight = new CredentialFlight(
+    () => Date.now(),
+    (result) => (result.expiresAt === null ? null : result.expiresAt - RENEW_BEFORE_MS),
+  );
   #mints = 0;
 
   async token(request: CredentialRequest): Promise<CredentialResult> {
     const key = JSON.stringify([request.orgId, request.source, [...(request.repositories ?? [])].sort()]);
-    const cached = this.#cache.get(key);
-    if (cached !== undefined && cached.expiresAt - RENEW_BEFORE_MS > Date.now())
-      return { ok: true, value: cached.value, expiresAt: cached.expiresAt };
-    const running = this.#inflight.get(key);
-    if (running !== undefined) return running;
-    this.#mints++;
-    const mint = this.env.BROKER.mint(request)
-      .then((result): CredentialResult => {
-        if (result.ok && result.expiresAt !== null)
-          this.#cache.set(key, { value: result.value, expiresAt: result.expiresAt });
-        return result;
-      })
-      .finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, mint);
-    return mint;
+    return this.#flight.get(key, () => {
+      this.#mints++;
+      return this.env.BROKER.mint(request);
+    });
   }
 
   /** Drop cached tokens (the connection was edited or revoked). */
   async forget(): Promise<void> {
-    this.#cache.clear();
+    this.#flight.clear();
   }
 
   /** How many mints this instance started (for tests of the single flight). */

@@ -111,7 +111,7 @@ export function hello(
   return peer.next('welcome');
 }
 
-export const RESOURCES = { cpus: 1, memoryMb: 256, pids: 128 } as const;
+export const RESOURCES = { cpus: 1, memoryMb: 256, pids: 128, diskMb: 1024 } as const;
 
 /** A runner that connected and said hello. */
 export async function welcomed(

@@ -1,11 +1,14 @@
 import type { ControlPlaneInternalRpc, GatewayAuditEvent } from '@airlock/schema/gateway';
 import { newId } from '@airlock/schema/ids';
+import { aggregated, DeniedWindows } from './audit-windows.ts';
 import type { GatewayStore, SessionInfo } from './store.ts';
 
 // Audit events leave the hot path through an outbox in SQLite: recording one
 // is a synchronous insert, and an alarm ships batches to Postgres through the
 // control plane's internal binding. A batch is deleted only after the insert
 // succeeded; ids are fixed at record time, so a retried batch inserts nothing twice.
+// Denied requests are counted into windows (audit-windows.ts): the outbox holds
+// at most one pending copy of each window, its latest.
 
 /** Ship once this many events wait… */
 export const FLUSH_BATCH = 50;
@@ -22,26 +25,36 @@ export type AuditInput = Omit<
 export class AuditOutbox {
   readonly #store: GatewayStore;
   readonly #now: () => number;
+  readonly #denied: DeniedWindows;
 
   constructor(store: GatewayStore, now: () => number) {
     this.#store = store;
     this.#now = now;
+    this.#denied = new DeniedWindows(store.sql);
   }
 
   record(session: SessionInfo, input: AuditInput): GatewayAuditEvent {
-    const event: GatewayAuditEvent = {
+    const now = this.#now();
+    let event: GatewayAuditEvent = {
       ...input,
       id: newId('audit'),
-      at: input.at ?? this.#now(),
+      at: input.at ?? now,
       orgId: session.orgId,
       sessionId: session.sessionId,
       actorUserId: session.attribution.startedBy,
       triggerId: session.attribution.triggerId,
     };
+    if (aggregated(event)) {
+      event = this.#denied.count(event, now, session.settings.deniedAuditWindowSeconds * 1000);
+      // A fresh row (a new seq) replaces the pending copy, even one a flush in flight has read:
+      // that flush deletes up to its own last seq and so keeps this one.
+      this.#store.sql.exec('DELETE FROM audit_outbox WHERE id = ?', event.id);
+    }
+    // `at` here is when the row was queued (what the flush delay runs from), not the event's.
     this.#store.sql.exec(
       'INSERT INTO audit_outbox (id, at, event) VALUES (?, ?, ?)',
       event.id,
-      event.at,
+      now,
       JSON.stringify(event),
     );
     return event;

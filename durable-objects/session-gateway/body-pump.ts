@@ -1,5 +1,6 @@
 import { MAX_PAYLOAD } from '@airlock/schema/tunnel';
 import type { TunnelStream } from './stream.ts';
+import type { TunnelBudget } from './tunnel-budget.ts';
 
 // A response body onto a tunnel stream. fetch() hands out small chunks (4 KiB
 // in workerd); sending each as its own frame would lock the transfer into one
@@ -7,9 +8,17 @@ import type { TunnelStream } from './stream.ts';
 // the writer sends what has accumulated as frames of up to 64 KiB, waiting at
 // most COALESCE_MS for a partial frame to fill, so frames (and the credit
 // coming back for them) stay large even when credit is ample.
+//
+// One frame's worth is always read; beyond it the read-ahead comes out of the
+// tunnel's budget (ADR 0115), so a sandbox that stalls a hundred downloads
+// makes the gateway hold a hundred frames, not a hundred read-aheads.
 
 /** Read-ahead bound per stream: what a slow sandbox can make the gateway hold. */
 const READ_AHEAD_BYTES = 256 * 1024;
+/** Read ahead without asking the budget: one frame. */
+const FREE = MAX_PAYLOAD;
+/** Budget is taken (and given back) in steps of this size. */
+const STEP = 64 * 1024;
 /** How long a partial frame waits for more of the body (the latency a trickling stream pays). */
 const COALESCE_MS = 1;
 
@@ -17,10 +26,25 @@ export async function pumpBody(
   body: ReadableStream<Uint8Array>,
   stream: TunnelStream,
   sent: (bytes: number) => void,
+  budget: TunnelBudget,
 ): Promise<void> {
   const reader = body.getReader();
   const queue: Uint8Array[] = [];
   let queued = 0;
+  /** Read-ahead taken from the tunnel's budget, beyond FREE. */
+  let reserved = 0;
+  const mayRead = () => {
+    if (queued < FREE + reserved) return true;
+    if (FREE + reserved >= READ_AHEAD_BYTES || !budget.tryReadAhead(STEP)) return false;
+    reserved += STEP;
+    return true;
+  };
+  const giveBack = () => {
+    while (reserved > 0 && queued + STEP <= FREE + reserved) {
+      budget.releaseReadAhead(STEP);
+      reserved -= STEP;
+    }
+  };
   let ended = false;
   let failure: unknown = null;
   let wakeWriter: (() => void) | null = null;
@@ -35,7 +59,7 @@ export async function pumpBody(
   const reading = (async () => {
     try {
       for (;;) {
-        while (queued >= READ_AHEAD_BYTES && failure === null)
+        while (!mayRead() && failure === null)
           await new Promise<void>((resolve) => {
             wakeReader = resolve;
           });
@@ -86,6 +110,7 @@ export async function pumpBody(
         else queue[0] = head.subarray(take);
       }
       queued -= size;
+      giveBack();
       signal('reader');
       await stream.write(frame);
       sent(size);
@@ -97,5 +122,7 @@ export async function pumpBody(
     throw error;
   } finally {
     await reading;
+    budget.releaseReadAhead(reserved);
+    reserved = 0;
   }
 }

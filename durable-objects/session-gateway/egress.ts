@@ -13,6 +13,7 @@ import { RequestBody } from './request-body.ts';
 import { dialledAuthority, type RequestAuthority, requestTarget } from './request-target.ts';
 import type { MatchResult, RouteMatcher } from './route-matcher.ts';
 import { StreamClosedError, type TunnelStream } from './stream.ts';
+import type { TunnelBudget } from './tunnel-budget.ts';
 import { bridgeWebSocket } from './ws-bridge.ts';
 
 // One `http` stream (PROTOCOL.md §5.3) = one mediated request:
@@ -46,6 +47,8 @@ export interface EgressContext {
   audit(input: AuditInput): void;
   touch(): void;
   done(stream: TunnelStream): void;
+  /** What the sandbox may make the gateway hold (ADR 0115). */
+  limits(): { readonly budget: TunnelBudget; readonly websocketMessageBytes: number };
 }
 
 interface Exchange {
@@ -212,6 +215,8 @@ async function run(
       requestHeaders: meta.headers,
       credential,
       log: ctx.log,
+      budget: ctx.limits().budget,
+      messageBytes: ctx.limits().websocketMessageBytes,
     });
     exchange.responseBytes = outcome.bytesIn;
     return finish(ctx, exchange, outcome.status, { upgrade: 'websocket' }, outcome.bytesOut);
@@ -278,9 +283,10 @@ async function forward(
     return finish(ctx, ex, response.status, {});
   }
   try {
-    await pumpBody(response.body as ReadableStream<Uint8Array>, stream, (bytes) => {
+    const onSent = (bytes: number) => {
       ex.responseBytes += bytes;
-    });
+    };
+    await pumpBody(response.body as ReadableStream<Uint8Array>, stream, onSent, ctx.limits().budget);
     stream.finish();
     finish(ctx, ex, response.status, {});
   } catch (error) {

@@ -1,5 +1,8 @@
-import type { SessionStopReason } from '@airlock/schema/gateway';
-import type { SessionGateway } from './index.ts';
+import type { ControlPlaneInternalRpc, SessionStopReason } from '@airlock/schema/gateway';
+import type { AuditOutbox } from './audit-outbox.ts';
+import type { GatewayLog } from './log.ts';
+import type { GatewayStore } from './store.ts';
+import type { Tunnel } from './tunnel.ts';
 
 // Timers of a session, all on the Durable Object's one alarm: audit flushes,
 // the tunnel's grace period after a disconnect, and the idle timeout (no
@@ -10,11 +13,23 @@ import type { SessionGateway } from './index.ts';
 const TOUCH_EVERY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
 
+/** What the timers need of their gateway (narrow: the gateway builds a Lifecycle, not the reverse). */
+export interface LifecycleHost {
+  readonly store: GatewayStore;
+  readonly log: GatewayLog;
+  readonly audit: Pick<AuditOutbox, 'dueAt' | 'flush'>;
+  readonly storage: Pick<DurableObjectStorage, 'getAlarm' | 'setAlarm' | 'deleteAlarm'>;
+  readonly tunnel: Pick<Tunnel, 'closeIfSilent'>;
+  readonly sessions: { wake(): void };
+  now(): number;
+  control(): ControlPlaneInternalRpc;
+}
+
 export class Lifecycle {
-  readonly #gw: SessionGateway;
+  readonly #gw: LifecycleHost;
   #lastTouch = 0;
 
-  constructor(gw: SessionGateway) {
+  constructor(gw: LifecycleHost) {
     this.#gw = gw;
   }
 

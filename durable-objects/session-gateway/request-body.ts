@@ -1,16 +1,16 @@
+import { ByteQueue } from './byte-queue.ts';
 import type { TunnelStream } from './stream.ts';
 
 // A sandbox's request body as a ReadableStream for fetch(): DATA frames are
 // queued as they arrive and credit goes back to the sandbox only when fetch
 // pulls a chunk, so an upstream that reads slowly slows the sandbox down
 // instead of filling the gateway's memory (at most the credit granted — one
-// window, or the receive buffer granted ahead, PROTOCOL.md §5 — is queued).
+// window, or the receive buffer granted ahead, PROTOCOL.md §5 — is queued,
+// and tiny DATA frames are packed together so the queue costs what it holds).
 
 export class RequestBody {
   readonly #stream: TunnelStream;
-  readonly #queue: Uint8Array[] = [];
-  /** Bytes waiting in the queue. */
-  #queued = 0;
+  readonly #queue = new ByteQueue();
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
@@ -21,10 +21,7 @@ export class RequestBody {
   }
 
   push(data: Uint8Array, fin: boolean): void {
-    if (data.length > 0) {
-      this.#queue.push(data);
-      this.#queued += data.length;
-    }
+    this.#queue.push(data);
     if (fin) this.#ended = true;
     this.#notify();
   }
@@ -54,9 +51,8 @@ export class RequestBody {
               this.#wake = resolve;
             });
           if (this.#error !== null) return controller.error(this.#error);
-          const chunk = this.#queue.shift();
-          if (chunk === undefined) return controller.close();
-          this.#queued -= chunk.length;
+          const chunk = this.#queue.shiftChunk();
+          if (chunk === null) return controller.close();
           this.bytes += chunk.length;
           controller.enqueue(chunk);
           this.#stream.consumed(chunk.length);
@@ -73,25 +69,17 @@ export class RequestBody {
    * could only come once fetch reads. A failed body yields what arrived (fetch then fails).
    */
   async prefix(limit: number): Promise<Uint8Array> {
-    while (this.#queued < limit && !this.#ended && this.#error === null)
+    while (this.#queue.length < limit && !this.#ended && this.#error === null)
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });
-    const out = new Uint8Array(Math.min(limit, this.#queued));
-    let at = 0;
-    for (const chunk of this.#queue) {
-      if (at === out.length) break;
-      const take = Math.min(chunk.length, out.length - at);
-      out.set(chunk.subarray(0, take), at);
-      at += take;
-    }
-    return out;
+    return this.#queue.peek(limit);
   }
 
   /** A body that fetch will never read (denied, failed): consume it to keep credit flowing. */
   discard(): void {
-    for (const chunk of this.#queue.splice(0)) this.#stream.consumed(chunk.length);
-    this.#queued = 0;
+    this.#stream.consumed(this.#queue.length);
+    this.#queue.clear();
     this.push = (data) => this.#stream.consumed(data.length);
   }
 }

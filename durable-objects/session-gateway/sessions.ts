@@ -3,12 +3,18 @@ import type {
   ApplyPlanResult,
   BootstrapGrant,
   BootstrapGrantResult,
+  ControlPlaneInternalRpc,
   GatewayError,
   TunnelState,
 } from '@airlock/schema/gateway';
 import type { z } from 'zod';
-import type { SessionGateway } from './index.ts';
+import type { AuditOutbox } from './audit-outbox.ts';
+import type { CredentialCache } from './credentials.ts';
+import type { GatewayLog } from './log.ts';
 import { RouteMatcher } from './route-matcher.ts';
+import type { GatewayStore } from './store.ts';
+import type { Terminals } from './terminals.ts';
+import type { Tunnel } from './tunnel.ts';
 
 // The session's plan and its connection state: applying revisions (forward
 // only), the compiled matcher (rebuilt lazily after a wake-up), waiting for the
@@ -16,12 +22,25 @@ import { RouteMatcher } from './route-matcher.ts';
 
 type ParsedApply = z.output<typeof ApplyPlanInput>;
 
+/** What the plan and connection state need of their gateway (narrow, as for the other parts). */
+export interface SessionsHost {
+  readonly store: GatewayStore;
+  readonly log: GatewayLog;
+  readonly audit: Pick<AuditOutbox, 'flush'>;
+  readonly credentials: Pick<CredentialCache, 'clear'>;
+  readonly lifecycle: { schedule(): Promise<void> };
+  readonly terminals: Pick<Terminals, 'endAll' | 'info' | 'open'>;
+  readonly tunnel: Pick<Tunnel, 'end' | 'socket'>;
+  now(): number;
+  control(): ControlPlaneInternalRpc;
+}
+
 export class Sessions {
-  readonly #gw: SessionGateway;
+  readonly #gw: SessionsHost;
   #matcher: RouteMatcher | null = null;
   #waiters: Array<() => void> = [];
 
-  constructor(gw: SessionGateway) {
+  constructor(gw: SessionsHost) {
     this.#gw = gw;
   }
 
@@ -119,7 +138,7 @@ export class Sessions {
   openAgent(
     size: { cols?: number; rows?: number },
     secretEnv: Readonly<Record<string, string>> = {},
-  ): ReturnType<SessionGateway['terminals']['open']> | GatewayError<'NO_PLAN'> {
+  ): ReturnType<Terminals['open']> | GatewayError<'NO_PLAN'> {
     const stored = this.#gw.store.plan();
     if (stored === null) return { ok: false, code: 'NO_PLAN', message: 'no runtime plan has been applied' };
     const { plan } = stored;
@@ -142,7 +161,7 @@ export class Sessions {
     key: string,
     size: { cols?: number; rows?: number },
     secretEnv: Readonly<Record<string, string>> = {},
-  ): ReturnType<SessionGateway['terminals']['open']> | GatewayError<'NO_PLAN' | 'INVALID_INPUT'> {
+  ): ReturnType<Terminals['open']> | GatewayError<'NO_PLAN' | 'INVALID_INPUT'> {
     if (key === 'agent')
       return { ok: false, code: 'INVALID_INPUT', message: "terminal 'agent' is the agent's" };
     const stored = this.#gw.store.plan();

@@ -5,6 +5,7 @@ import {
   type TunnelStateName,
 } from '@airlock/schema/gateway';
 import type { RuntimePlan } from '@airlock/schema/plan';
+import { WINDOWS_SCHEMA } from './audit-windows.ts';
 
 // The gateway's SQLite storage: the source of truth that memory is rebuilt
 // from after eviction or hibernation. Writes are synchronous (no await between
@@ -61,6 +62,8 @@ const SCHEMA = [
     at INTEGER NOT NULL,
     event TEXT NOT NULL
   )`,
+  // Open windows of denied requests (audit-windows.ts).
+  WINDOWS_SCHEMA,
   `CREATE TABLE IF NOT EXISTS exec_results (
     stream_id INTEGER PRIMARY KEY,
     stdout TEXT NOT NULL DEFAULT '',
@@ -105,6 +108,8 @@ export interface StoredPlan {
 
 export class GatewayStore {
   readonly sql: SqlStorage;
+  /** Read on every stream and audit event: parsed once per plan (each `set` clears it). */
+  #settings: SessionSettings | null = null;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
@@ -122,6 +127,7 @@ export class GatewayStore {
   }
 
   set(key: MetaKey, value: string | number | null): void {
+    if (key === 'settings') this.#settings = null;
     if (value === null) this.sql.exec('DELETE FROM meta WHERE key = ?', key);
     else this.sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, String(value));
   }
@@ -141,10 +147,11 @@ export class GatewayStore {
 
   /** Stored settings; keys added since they were stored take their defaults. */
   settings(): SessionSettings {
+    if (this.#settings !== null) return this.#settings;
     const settings = this.get('settings');
-    return settings === null
-      ? DEFAULT_SESSION_SETTINGS
-      : { ...DEFAULT_SESSION_SETTINGS, ...(JSON.parse(settings) as Partial<SessionSettings>) };
+    if (settings === null) return DEFAULT_SESSION_SETTINGS;
+    this.#settings = { ...DEFAULT_SESSION_SETTINGS, ...(JSON.parse(settings) as Partial<SessionSettings>) };
+    return this.#settings;
   }
 
   tunnelState(): TunnelStateName {

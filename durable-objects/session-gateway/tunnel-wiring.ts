@@ -1,17 +1,39 @@
-import type { AuditInput } from './audit-outbox.ts';
+import type { BrokerRpc } from '@airlock/schema/gateway';
+import type { AuditInput, AuditOutbox } from './audit-outbox.ts';
+import type { CredentialCache } from './credentials.ts';
 import { type EgressContext, serveHttp } from './egress.ts';
-import type { SessionGateway } from './index.ts';
+import type { Execs } from './execs.ts';
 import { LeakGuard } from './leak-guard.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { GatewayLog } from './log.ts';
+import type { Sessions } from './sessions.ts';
 import { admitSignature } from './sign-policy.ts';
 import { type SignContext, serveSign } from './signer.ts';
+import type { GatewayStore } from './store.ts';
 import type { TunnelStream } from './stream.ts';
-import type { TunnelHost } from './tunnel.ts';
+import type { Terminals } from './terminals.ts';
+import type { Tunnel, TunnelHost } from './tunnel.ts';
 
 // What the tunnel's streams are connected to: sandbox-opened `http` streams to
 // egress mediation, `sign` streams to the signer, resumed `pty`/`exec` streams
 // to terminals and commands, and connection changes to the lifecycle.
 
-export function wireTunnel(gw: SessionGateway): TunnelHost {
+/** The parts the tunnel is wired to (narrow: the gateway wires itself in, nothing imports it). */
+export interface WiringHost {
+  readonly store: GatewayStore;
+  readonly log: GatewayLog;
+  readonly audit: Pick<AuditOutbox, 'record'>;
+  readonly credentials: Pick<CredentialCache, 'get'>;
+  readonly execs: Pick<Execs, 'gap' | 'restore'>;
+  readonly lifecycle: Pick<Lifecycle, 'connected' | 'disconnected' | 'schedule' | 'stopForLeak' | 'touch'>;
+  readonly sessions: Pick<Sessions, 'matcher'>;
+  readonly terminals: Pick<Terminals, 'restore' | 'resumed'>;
+  readonly tunnel: Tunnel;
+  now(): number;
+  broker(): BrokerRpc;
+}
+
+export function wireTunnel(gw: WiringHost): TunnelHost {
   const audit = (input: AuditInput) => {
     // Before a plan arrives the session and org are still known (from the bootstrap grant).
     const sessionId = gw.store.get('session_id');
@@ -51,6 +73,12 @@ export function wireTunnel(gw: SessionGateway): TunnelHost {
     audit,
     touch: () => gw.lifecycle.touch(),
     done,
+    limits: () => {
+      const { websocketMessageBytes, tunnelBufferBytes } = gw.store.settings();
+      // A message must fit the budget's half for messages (config already refuses more).
+      const messageBytes = Math.min(websocketMessageBytes, Math.floor(tunnelBufferBytes / 2));
+      return { budget: gw.tunnel.budget, websocketMessageBytes: messageBytes };
+    },
   };
   const signer: SignContext = {
     log: gw.log,

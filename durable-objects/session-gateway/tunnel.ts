@@ -13,7 +13,9 @@ import { z } from 'zod';
 import type { GatewayLog } from './log.ts';
 import type { GatewayStore } from './store.ts';
 import { type FrameSink, RECEIVE_BUFFER, TunnelStream } from './stream.ts';
+import { StreamLimit } from './stream-limit.ts';
 import { randomToken, sha256Hex } from './token-hash.ts';
+import { TunnelBudget } from './tunnel-budget.ts';
 
 // The sandbox's one WebSocket (PROTOCOL.md): authentication handed over by the
 // edge, HELLO/WELCOME with rotating resume tokens, and frames routed to their
@@ -71,13 +73,6 @@ export interface TunnelHost {
 
 export const SANDBOX_OPENS: ReadonlySet<StreamKindName> = new Set(['http', 'sign']);
 
-/**
- * Credit granted ahead on request bodies, across the connection's live streams: what a sandbox
- * can make the gateway hold beyond one window per stream (a DO has 128 MB). Streams opened past
- * it get the plain window — slower, never refused (ADR 0060).
- */
-export const GRANT_AHEAD_BUDGET = 16 * 1024 * 1024;
-
 export class Tunnel implements FrameSink {
   readonly #ctx: DurableObjectState;
   readonly #host: TunnelHost;
@@ -88,10 +83,15 @@ export class Tunnel implements FrameSink {
   /** The current connection's socket once welcomed (a cache of `socket()`'s lookup). */
   #current: WebSocket | null = null;
   #epochCache: number | null = null;
+  /** What the sandbox can make the gateway hold beyond a window per stream (ADR 0115). */
+  readonly budget: TunnelBudget;
+  readonly #streamLimit: StreamLimit;
 
   constructor(ctx: DurableObjectState, host: TunnelHost) {
     this.#ctx = ctx;
     this.#host = host;
+    this.budget = new TunnelBudget(() => host.store.settings().tunnelBufferBytes, this.streams);
+    this.#streamLimit = new StreamLimit(host, SANDBOX_OPENS);
   }
 
   /** Connections are numbered; only the newest one's frames count. */
@@ -367,19 +367,19 @@ export class Tunnel implements FrameSink {
       reset(CloseCode.REFUSED, `the sandbox may not open ${kind} streams`);
       return;
     }
+    const fin = (flags & 0x01) !== 0;
+    if (this.#streamLimit.refuses(this, this.streams, { id, kind, fin })) return;
     const stream = new TunnelStream(id, kind, this);
     this.streams.set(id, stream);
-    const fin = (flags & 0x01) !== 0;
     if (fin) stream.c.remoteFin = true;
     this.#host.opened(stream, meta, fin);
     // A request body may stream: let up to a receive buffer of it be in flight (PROTOCOL.md §5).
     if (kind === 'http' && !fin && stream.closed === null) stream.grantAhead(this.#grantable());
   }
 
+  /** Streams opened while the budget is spent get the plain window: slower, never refused. */
   #grantable(): number {
-    let held = 0;
-    for (const s of this.streams.values()) held += s.grantedAhead;
-    return Math.max(0, Math.min(RECEIVE_BUFFER - DEFAULT_WINDOW, GRANT_AHEAD_BUDGET - held));
+    return Math.min(RECEIVE_BUFFER - DEFAULT_WINDOW, this.budget.aheadAvailable());
   }
 
   /** Forget a finished stream (its handler is done with it). */

@@ -3,10 +3,11 @@ import {
   MAX_UNACKED_BYTES,
   PTY_PROTOCOL_VERSION,
   type ServerMessage,
+  type TerminalStatus,
   type ViewerErrorCode,
   type ViewerMode,
 } from '@airlock/schema/pty';
-import type { Terminals } from './terminals.ts';
+import type { Scrollback } from './scrollback.ts';
 
 // The viewers of terminals (schema/pty/PROTOCOL.md): hibernatable WebSockets
 // tagged with their terminal, their state in the attachment.
@@ -30,15 +31,33 @@ export interface ViewerAttachment {
   skipped: number;
 }
 
+/**
+ * What viewers need of the terminals they watch. Terminals hands itself in; the interface keeps
+ * this file from importing terminals.ts, which creates the Viewers.
+ */
+export interface ViewedTerminals {
+  readonly scrollback: Pick<Scrollback, 'replay'>;
+  row(key: string): {
+    readonly writer: string | null;
+    readonly status: TerminalStatus;
+    readonly cols: number;
+    readonly rows: number;
+  } | null;
+  setWriter(key: string, viewerId: string | null): void;
+  scrollbackLimit(): number;
+  input(key: string, bytes: Uint8Array, reply: (message: ServerMessage) => void): void;
+  resize(key: string, cols: number, rows: number): void;
+}
+
 const tagOf = (terminal: string) => `terminal:${terminal}`;
 
 export class Viewers {
   readonly #ctx: DurableObjectState;
-  readonly #terminals: Terminals;
+  readonly #terminals: ViewedTerminals;
   /** Attachments by socket; rebuilt from the sockets after a wake-up. */
   readonly #state = new Map<WebSocket, ViewerAttachment>();
 
-  constructor(ctx: DurableObjectState, terminals: Terminals) {
+  constructor(ctx: DurableObjectState, terminals: ViewedTerminals) {
     this.#ctx = ctx;
     this.#terminals = terminals;
   }

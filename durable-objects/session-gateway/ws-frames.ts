@@ -1,3 +1,5 @@
+import { ByteQueue } from './byte-queue.ts';
+
 // RFC 6455 framing, just enough to terminate a sandbox client's WebSocket in
 // the gateway: the tunnel carries the upgraded connection's raw bytes, while
 // Workers reach the upstream through fetch() WebSockets, which deal in
@@ -22,66 +24,89 @@ export class WsFrameError extends Error {
   }
 }
 
-export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Largest frame the parser takes at all (the bridge applies the configured message size). */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
-/** Incremental parser: feed bytes as they arrive, take complete frames out. */
+interface Header {
+  readonly fin: boolean;
+  readonly opcode: number;
+  readonly length: number;
+  readonly mask: Uint8Array | null;
+  /** Header bytes, mask included. */
+  readonly size: number;
+}
+
+/**
+ * Incremental parser: feed bytes as they arrive, take complete frames out. Each payload byte is
+ * copied once, into its frame, when the frame is complete: a big frame arriving in many small
+ * pieces costs its size, not its size per piece (ADR 0115).
+ */
 export class WsFrameParser {
-  #buffer = new Uint8Array(0);
+  readonly #queue = new ByteQueue();
   readonly #expectMasked: boolean;
+  readonly #maxFrame: number;
 
-  constructor(expectMasked: boolean) {
+  constructor(expectMasked: boolean, maxFrame = MAX_FRAME_BYTES) {
     this.#expectMasked = expectMasked;
+    this.#maxFrame = maxFrame;
+  }
+
+  /** Bytes received and not yet returned in a frame. */
+  get buffered(): number {
+    return this.#queue.length;
   }
 
   push(bytes: Uint8Array): WsFrame[] {
-    const joined = new Uint8Array(this.#buffer.length + bytes.length);
-    joined.set(this.#buffer);
-    joined.set(bytes, this.#buffer.length);
+    this.#queue.push(bytes);
     const frames: WsFrame[] = [];
-    let offset = 0;
     for (;;) {
-      const frame = this.#parseOne(joined, offset);
-      if (frame === null) break;
-      frames.push(frame.frame);
-      offset = frame.next;
+      const header = this.#header();
+      if (header === null || this.#queue.length < header.size + header.length) break;
+      this.#queue.take(header.size, null);
+      const payload = new Uint8Array(header.length);
+      this.#queue.take(header.length, payload);
+      if (header.mask !== null)
+        for (let i = 0; i < payload.length; i++)
+          payload[i] = (payload[i] as number) ^ (header.mask[i & 3] as number);
+      frames.push({ fin: header.fin, opcode: header.opcode, payload });
     }
-    this.#buffer = joined.slice(offset);
     return frames;
   }
 
-  #parseOne(bytes: Uint8Array, at: number): { frame: WsFrame; next: number } | null {
-    if (bytes.length - at < 2) return null;
-    const b0 = bytes[at] as number;
-    const b1 = bytes[at + 1] as number;
+  /** The next frame's header once its bytes are here: a frame's length is known before its payload. */
+  #header(): Header | null {
+    if (this.#queue.length < 2) return null;
+    const head = this.#queue.peek(14);
+    const b0 = head[0] as number;
+    const b1 = head[1] as number;
     if ((b0 & 0x70) !== 0) throw new WsFrameError(1002, 'reserved bits set');
     const masked = (b1 & 0x80) !== 0;
     if (masked !== this.#expectMasked)
       throw new WsFrameError(1002, masked ? 'unexpected mask' : 'unmasked frame');
-    let length = b1 & 0x7f;
-    let cursor = at + 2;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (length === 126) {
-      if (bytes.length - cursor < 2) return null;
-      length = view.getUint16(cursor);
-      cursor += 2;
-    } else if (length === 127) {
-      if (bytes.length - cursor < 8) return null;
-      const big = view.getBigUint64(cursor);
-      if (big > BigInt(MAX_MESSAGE_BYTES)) throw new WsFrameError(1009, 'frame too large');
-      length = Number(big);
-      cursor += 8;
-    }
-    if (length > MAX_MESSAGE_BYTES) throw new WsFrameError(1009, 'frame too large');
     const opcode = b0 & 0x0f;
+    let length = b1 & 0x7f;
+    let size = 2;
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    if (length === 126) {
+      if (head.length < 4) return null;
+      length = view.getUint16(2);
+      size = 4;
+    } else if (length === 127) {
+      if (head.length < 10) return null;
+      const big = view.getBigUint64(2);
+      if (big > BigInt(this.#maxFrame)) throw new WsFrameError(1009, 'frame too large');
+      length = Number(big);
+      size = 10;
+    }
+    if (length > this.#maxFrame) throw new WsFrameError(1009, 'frame too large');
     if (opcode >= 8 && (length > 125 || (b0 & 0x80) === 0)) throw new WsFrameError(1002, 'bad control frame');
-    const maskAt = cursor;
-    if (masked) cursor += 4;
-    if (bytes.length - cursor < length) return null;
-    const payload = bytes.slice(cursor, cursor + length);
-    if (masked)
-      for (let i = 0; i < payload.length; i++)
-        payload[i] = (payload[i] as number) ^ (bytes[maskAt + (i % 4)] as number);
-    return { frame: { fin: (b0 & 0x80) !== 0, opcode, payload }, next: cursor + length };
+    let mask: Uint8Array | null = null;
+    if (masked) {
+      if (head.length < size + 4) return null;
+      mask = head.slice(size, size + 4);
+      size += 4;
+    }
+    return { fin: (b0 & 0x80) !== 0, opcode, length, mask, size };
   }
 }
 

@@ -34,16 +34,16 @@ export interface Finding {
 
 const SOURCE = /\.(ts|tsx|mts)$/;
 
-function trackedSources(): string[] {
+function trackedSources(root: string): string[] {
   const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
-    cwd: ROOT,
+    cwd: root,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
   return out
     .split('\n')
     .filter((f) => SOURCE.test(f) && !f.endsWith('.d.ts') && !f.includes('node_modules/'))
-    .filter((f) => existsSync(join(ROOT, f)));
+    .filter((f) => existsSync(join(root, f)));
 }
 
 function entries(line: string): string[] {
@@ -77,10 +77,10 @@ interface Workspace {
   readonly exports: Readonly<Record<string, string>>;
 }
 
-function workspaces(): Workspace[] {
+function workspaces(root: string): Workspace[] {
   const list: Workspace[] = [];
   for (const dir of ['config', 'schema', 'workers', 'durable-objects', 'dashboard', 'runner', 'local-dev']) {
-    const file = join(ROOT, dir, 'package.json');
+    const file = join(root, dir, 'package.json');
     if (!existsSync(file)) continue;
     const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name: string; exports?: Record<string, string> };
     list.push({ dir, name: pkg.name, exports: pkg.exports ?? {} });
@@ -88,10 +88,10 @@ function workspaces(): Workspace[] {
   return list;
 }
 
-function resolveFile(base: string): string | null {
+function resolveFile(root: string, base: string): string | null {
   const candidates = [base, `${base}.ts`, `${base}.tsx`, join(base, 'index.ts'), join(base, 'index.tsx')];
   for (const c of candidates)
-    if (existsSync(join(ROOT, c)) && statSync(join(ROOT, c)).isFile()) return posix.normalize(c);
+    if (existsSync(join(root, c)) && statSync(join(root, c)).isFile()) return posix.normalize(c);
   return null;
 }
 
@@ -99,16 +99,21 @@ type Target =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'external'; readonly name: string };
 
-function resolveImport(from: string, spec: string, spaces: readonly Workspace[]): Target | null {
+function resolveImport(
+  root: string,
+  from: string,
+  spec: string,
+  spaces: readonly Workspace[],
+): Target | null {
   if (spec.startsWith('.')) {
-    const path = resolveFile(posix.join(posix.dirname(from), spec));
+    const path = resolveFile(root, posix.join(posix.dirname(from), spec));
     return path === null ? null : { kind: 'file', path };
   }
   const space = spaces.find((s) => spec === s.name || spec.startsWith(`${s.name}/`));
   if (space !== undefined) {
     const sub = spec === space.name ? '.' : `./${spec.slice(space.name.length + 1)}`;
     const mapped = Object.hasOwn(space.exports, sub) ? space.exports[sub] : sub;
-    const path = mapped === undefined ? null : resolveFile(posix.join(space.dir, mapped));
+    const path = mapped === undefined ? null : resolveFile(root, posix.join(space.dir, mapped));
     return path === null ? null : { kind: 'file', path };
   }
   if (spec.startsWith('node:')) return { kind: 'external', name: 'node:' };
@@ -117,8 +122,11 @@ function resolveImport(from: string, spec: string, spaces: readonly Workspace[])
   return { kind: 'external', name };
 }
 
+/** Test code: test and bench files, test helpers, e2e and bench folders, and the test runners' configs. */
 const isTest = (file: string) =>
-  /\.(test|attack\.test|bench|e2e\.test)\.tsx?$/.test(file) || /(^|\/)(test-support|testing)\//.test(file);
+  /\.(test|bench)\.tsx?$/.test(file) ||
+  /(^|\/)(test-support|testing|e2e|bench)\//.test(file) ||
+  /(^|\/)(vitest\.config|global-setup)\.ts$/.test(file);
 
 function allowedInternal(entry: string, target: string, spaces: readonly Workspace[]): boolean {
   if (entry.endsWith('/')) return target.startsWith(entry);
@@ -164,17 +172,17 @@ function circles(graph: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
   return found;
 }
 
-export function checkImports(): Finding[] {
-  const spaces = workspaces();
-  const files = trackedSources();
+export function checkImports(root: string = ROOT): Finding[] {
+  const spaces = workspaces(root);
+  const files = trackedSources(root);
   const rules = new Map<string, Rule | null>();
   const ruleFor = (file: string): Rule | null => {
     for (let dir = posix.dirname(file); ; dir = posix.dirname(dir)) {
       if (!rules.has(dir)) {
-        const readme = join(ROOT, dir, 'README.md');
+        const readme = join(root, dir, 'README.md');
         rules.set(
           dir,
-          existsSync(readme) ? parseRule(dir, relative(ROOT, readme), readFileSync(readme, 'utf8')) : null,
+          existsSync(readme) ? parseRule(dir, relative(root, readme), readFileSync(readme, 'utf8')) : null,
         );
       }
       const rule = rules.get(dir);
@@ -185,13 +193,13 @@ export function checkImports(): Finding[] {
   const graph = new Map<string, Set<string>>();
   const findings: Finding[] = [];
   for (const file of files) {
-    const text = readFileSync(join(ROOT, file), 'utf8');
+    const text = readFileSync(join(root, file), 'utf8');
     const info = ts.preProcessFile(text, true, true);
     const edges = new Set<string>();
     graph.set(file, edges);
     const rule = ruleFor(file);
     for (const ref of info.importedFiles) {
-      const target = resolveImport(file, ref.fileName, spaces);
+      const target = resolveImport(root, file, ref.fileName, spaces);
       if (target === null) continue;
       if (target.kind === 'file') edges.add(target.path);
       if (rule === null) continue;

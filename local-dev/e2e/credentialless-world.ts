@@ -7,7 +7,7 @@ import { type Config, configFromWorkerEnv } from '@airlock/config';
 import { newId } from '@airlock/schema/ids';
 import Docker from 'dockerode';
 import pg from 'pg';
-import { removeRunnerResources } from '../../runner/e2e/cleanup.ts';
+import { removeRunnerResources, removeRunnerState } from '../../runner/e2e/cleanup.ts';
 import { ensureBaseImage } from '../../runner/images/build.ts';
 import { LABEL } from '../../runner/src/docker/labels.ts';
 import { ensureDashboardBuilt } from '../dashboard-build.ts';
@@ -279,6 +279,7 @@ export async function startCredentiallessWorld(
     stops.push(async () => {
       await runner.stop();
       await removeRunnerResources(docker, runnerId);
+      await removeRunnerState(join(dir, 'runner'));
     });
     await waitFor(
       'the runner to be listed online',

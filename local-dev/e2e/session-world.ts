@@ -13,8 +13,10 @@ import {
   users,
 } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
+import Docker from 'dockerode';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { removeRunnerResources, removeRunnerState } from '../../runner/e2e/cleanup.ts';
 import { ensureBaseImage } from '../../runner/images/build.ts';
 import { Sealer } from '../../workers/lib/crypto.ts';
 import { HASH_PURPOSE, hashSecret, randomSecret } from '../../workers/lib/secret-hash.ts';
@@ -56,9 +58,14 @@ export interface SessionWorld {
   readonly baseImage: string;
   readonly runner: RegisteredRunner;
   readonly secret: string;
+  /** The runner's state directory (sockets, sandbox disks). */
+  readonly runnerStateDir: string;
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   startRunner(options?: { hold?: 'create' }): Promise<RunnerProc>;
-  profile(input: { image: string }): Promise<string>;
+  profile(input: {
+    image: string;
+    resources?: { cpus: number; memoryMb: number; pids: number; diskMb?: number };
+  }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -184,8 +191,8 @@ export async function startSessionWorld(
     const runners: RunnerProc[] = [];
     stops.push(async () => {
       for (const r of runners) await r.kill();
-      for (const id of containersWith(`airlock.runner=${runner.runnerId}`))
-        execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+      await removeRunnerResources(new Docker(), runner.runnerId);
+      await removeRunnerState(stateDir);
     });
 
     const world: SessionWorld & { agentImage: string } = {
@@ -199,6 +206,7 @@ export async function startSessionWorld(
       agentImage,
       runner,
       secret,
+      runnerStateDir: stateDir,
       api: async <T>(method: string, path: string, body?: unknown) => {
         const response = await fetch(`${workerUrl}/api${path}`, {
           method,
@@ -241,7 +249,7 @@ export async function startSessionWorld(
         );
         return proc;
       },
-      profile: async ({ image }) => {
+      profile: async ({ image, resources }) => {
         const profileId = newId('profile');
         const versionId = newId('profileVersion');
         await db.insert(sandboxProfiles).values({ id: profileId, orgId, name: `p-${profileId.slice(-8)}` });
@@ -254,7 +262,7 @@ export async function startSessionWorld(
           publishedAt: new Date(),
           agentRuntime: 'codex',
           modelConnectionId: connectionId,
-          resources: { cpus: 0.5, memoryMb: 256, pids: 256 },
+          resources: resources ?? { cpus: 0.5, memoryMb: 256, pids: 256 },
         });
         await db.insert(snapshots).values({
           id: newId('snapshot'),

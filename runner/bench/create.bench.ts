@@ -11,8 +11,10 @@ import { createOrg, registerRunner } from '../../local-dev/runners.ts';
 import { freePort, waitFor } from '../../local-dev/services/ports.ts';
 import { startStack } from '../../local-dev/stack.ts';
 import { startWranglerDev, waitHealthy, writeDevVars } from '../../local-dev/wrangler-dev.ts';
+import { removeRunnerResources, removeRunnerState } from '../e2e/cleanup.ts';
 import { ensureBaseImage } from '../images/build.ts';
-import { createSandbox, startSandbox } from '../src/docker/sandboxes.ts';
+import { createSandbox, releaseStorage, startSandbox } from '../src/docker/sandboxes.ts';
+import { SandboxDisks } from '../src/docker/storage.ts';
 import { createLogger } from '../src/log.ts';
 import { RelayManager } from '../src/relay.ts';
 
@@ -22,7 +24,7 @@ import { RelayManager } from '../src/relay.ts';
 // isolation settings and tunnel socket), and a bare `docker run -d` baseline.
 
 const ROUNDS = 5;
-const RESOURCES = { cpus: 0.5, memoryMb: 256, pids: 128 };
+const RESOURCES = { cpus: 0.5, memoryMb: 256, pids: 128, diskMb: 1024 };
 
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -109,7 +111,14 @@ export async function run(): Promise<BenchResult[]> {
       target: { origin: new URL(workerUrl) },
       log: createLogger({}, () => {}),
     });
-    const ctx = { docker, runnerId: directRunner, relays, holdAfterCreate: false };
+    const ctx = {
+      docker,
+      runnerId: directRunner,
+      relays,
+      disks: new SandboxDisks(join(work, 'direct')),
+      capacity: 4,
+      holdAfterCreate: false,
+    };
     const dockerStep = async () => {
       const sandboxId = newId('session');
       const ms = await timed(async () => {
@@ -123,7 +132,7 @@ export async function run(): Promise<BenchResult[]> {
         await startSandbox(ctx, { id: `${sandboxId}:start`, kind: 'start', sandboxId });
       });
       await docker.getContainer(`airlock-${sandboxId}`).remove({ force: true });
-      await relays.close(sandboxId);
+      await releaseStorage(ctx, sandboxId);
       return ms;
     };
     const bare = async () => {
@@ -168,16 +177,8 @@ export async function run(): Promise<BenchResult[]> {
     ];
   } finally {
     child.kill('SIGKILL');
-    for (const owner of [runner.runnerId, directRunner]) {
-      for (const c of await docker.listContainers({
-        all: true,
-        filters: { label: [`airlock.runner=${owner}`] },
-      }))
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => {});
-    }
+    for (const owner of [runner.runnerId, directRunner]) await removeRunnerResources(docker, owner);
+    for (const dir of ['runner', 'direct']) await removeRunnerState(join(work, dir));
     await worker.stop();
     await stack.stop();
     rmSync(work, { recursive: true, force: true });

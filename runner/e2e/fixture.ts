@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,14 +11,33 @@ import { createOrg, type RegisteredRunner, registerRunner, runnerStatus } from '
 import { waitUntil } from '../../local-dev/wait.ts';
 import { ensureBaseImage } from '../images/build.ts';
 import { LABEL } from '../src/docker/labels.ts';
-import { removeRunnerResources } from './cleanup.ts';
+import { removeRunnerResources, removeRunnerState } from './cleanup.ts';
+import { type RunnerE2EInfo, type RunnerHarness, startRunnerHarness } from './harness.ts';
 
 // What the runner's end-to-end tests share: a registered runner (row + token
 // made directly in Postgres), the runner as a real child process, the Docker
 // provider called through the harness Worker, and clean-up by label.
 
 export const docker = new Docker();
-export const e2e = () => inject('runnerE2E');
+/** Set by useRunnerHarness() where no global setup provides the harness Worker. */
+let ownHarness: RunnerE2EInfo | undefined;
+export const e2e = (): RunnerE2EInfo => ownHarness ?? inject('runnerE2E');
+
+/**
+ * For a test file outside the runner project (the adversarial suite): start the harness Worker
+ * before the file's other hooks, stop it after them. Call it before useRunner().
+ */
+export function useRunnerHarness(): void {
+  let harness: RunnerHarness | undefined;
+  beforeAll(async () => {
+    harness = await startRunnerHarness(inject('airlock'));
+    ownHarness = harness.info;
+  }, 120_000);
+  afterAll(async () => {
+    ownHarness = undefined;
+    await harness?.stop();
+  });
+}
 
 /** The base image's id: immutable, so a rebuild from another checkout sharing the engine cannot swap it. */
 export async function baseImage(): Promise<string> {
@@ -42,14 +61,14 @@ export interface RunnerProcess {
 
 export function startRunner(
   runner: RegisteredRunner,
-  options: { stateDir?: string; hold?: 'create'; token?: string } = {},
+  options: { stateDir?: string; hold?: 'create'; token?: string; url?: string } = {},
 ): RunnerProcess {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'airlock-runner-'));
   const child = spawn(process.execPath, [join(ROOT, 'runner/main.ts')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
-      AIRLOCK_RUNNER_URL: e2e().workerUrl,
+      AIRLOCK_RUNNER_URL: options.url ?? e2e().workerUrl,
       AIRLOCK_RUNNER_TOKEN: options.token ?? runner.token,
       AIRLOCK_RUNNER_STATE_DIR: stateDir,
       AIRLOCK_RUNNER_CAPACITY: '4',
@@ -130,7 +149,7 @@ export async function containersOf(runnerId: string) {
 /** Remove every container and image the runner made. */
 export async function cleanUp(runnerId: string, stateDirs: readonly string[] = []): Promise<void> {
   await removeRunnerResources(docker, runnerId);
-  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of stateDirs) await removeRunnerState(dir);
 }
 
 /** `docker exec` outside the runner, to look inside a sandbox. */
@@ -178,7 +197,8 @@ export function useRunner(): RunnerUnderTest {
     await waitUntil('the runner to be listed online', async () =>
       (await runnerStatus(e2e().databaseUrl, runner.runnerId)) === 'online' ? true : undefined,
     );
-  });
+    // The first suite to need the base image may build it (about a minute from a cold cache).
+  }, 600_000);
   afterAll(async () => {
     if (state === undefined) return;
     await state.proc.kill();

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { newId } from '@airlock/schema/ids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RegisteredRunner, seedRunningSession, sessionRow } from '../../local-dev/runners.ts';
@@ -24,7 +26,7 @@ import {
 // container nobody asked for is destroyed, and a sandbox whose container
 // vanished is reported — its session fails.
 
-const RESOURCES = { cpus: 0.25, memoryMb: 128, pids: 64 };
+const RESOURCES = { cpus: 0.25, memoryMb: 128, pids: 64, diskMb: 256 };
 
 let image: string;
 let runner: RegisteredRunner;
@@ -128,6 +130,16 @@ describe('runner crash and restart', () => {
       return row?.status === 'failed' ? row : undefined;
     });
     expect(session.failureReason).toMatch(/disappeared while its runner was away/);
+
+    // The vanished sandbox's disk and volumes went with it; the others' are still mounted.
+    const disks = join(stateDir() ?? '', 'disks');
+    const mounted = readFileSync('/proc/self/mountinfo', 'utf8');
+    expect(existsSync(join(disks, `${vanishing}.img`))).toBe(false);
+    expect(mounted).not.toContain(join(disks, vanishing));
+    expect(
+      (await docker.listVolumes({ filters: { label: [`airlock.sandbox=${vanishing}`] } })).Volumes,
+    ).toEqual([]);
+    for (const alive of [kept, interrupted]) expect(mounted).toContain(` ${join(disks, alive)} `);
 
     // The survivor still has its tunnel socket after all the restarts.
     const survivor = (await containersOf(runner.runnerId)).find((c) => c.Labels['airlock.sandbox'] === kept);

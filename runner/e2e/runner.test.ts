@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newId } from '@airlock/schema/ids';
 import { describe, expect, it } from 'vitest';
 import { runnerRow } from '../../local-dev/runners.ts';
-import { SANDBOX_CAPABILITIES } from '../src/docker/sandboxes.ts';
+import { SANDBOX_CAPABILITIES, SANDBOX_NOFILE } from '../src/docker/host-config.ts';
 import {
   containersOf,
   docker,
@@ -73,7 +73,7 @@ describe('a runner on real Docker', () => {
     expect(row.hostInfo.dockerVersion).toMatch(/^\d+\./);
   });
 
-  it('creates a --network none sandbox with the profile’s limits, no privileges, and only its socket mounted', async () => {
+  it('creates a --network none sandbox with the profile’s limits, no privileges, a read-only root and its own disk', async () => {
     ref = await must(
       provider<Ref>('create', {
         input: {
@@ -81,7 +81,7 @@ describe('a runner on real Docker', () => {
           orgId: t.runner.orgId,
           sandboxId: sessionId,
           image: t.image,
-          resources: { cpus: 0.5, memoryMb: 256, pids: 200 },
+          resources: { cpus: 0.5, memoryMb: 256, pids: 200, diskMb: 512 },
           env: { OPENAI_API_KEY: 'airlock-brokered' },
           tunnelSessionId: sessionId,
           // sandboxd is not part of this suite: the command records its startup input and idles.
@@ -100,16 +100,50 @@ describe('a runner on real Docker', () => {
       Privileged: false,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges:true'],
+      ReadonlyRootfs: true,
+      Ulimits: [
+        { Name: 'nofile', Soft: SANDBOX_NOFILE, Hard: SANDBOX_NOFILE },
+        { Name: 'nproc', Soft: 200 * 4, Hard: 200 * 4 },
+      ],
     });
     expect([...(info.HostConfig.CapAdd ?? [])].sort()).toEqual([...SANDBOX_CAPABILITIES].sort());
-    expect(info.Mounts).toEqual([
-      expect.objectContaining({
-        Type: 'bind',
-        Source: join(t.proc.stateDir, 'sandboxes', sessionId),
-        Destination: '/run/airlock/gateway',
-        RW: false,
-      }),
-    ]);
+    // The socket read-only; home, workspace and the trust store on the sandbox's own disk (its
+    // image content copied in), the temporary directories too; root-only runtime state in tmpfs.
+    const disk = join(t.proc.stateDir, 'disks', sessionId);
+    const mounts = Object.fromEntries(info.Mounts.map((m) => [m.Destination, m]));
+    expect(Object.keys(mounts).sort()).toEqual(
+      [
+        '/etc/airlock',
+        '/etc/ssl/certs',
+        '/home/sandbox',
+        '/run',
+        '/run/airlock/gateway',
+        '/tmp',
+        '/usr/local/share/ca-certificates',
+        '/var/tmp',
+        '/workspace',
+      ].sort(),
+    );
+    expect(mounts['/run/airlock/gateway']).toMatchObject({
+      Type: 'bind',
+      Source: join(t.proc.stateDir, 'sandboxes', sessionId),
+      RW: false,
+    });
+    for (const [target, name] of [
+      ['/home/sandbox', 'home'],
+      ['/workspace', 'workspace'],
+      ['/etc/ssl/certs', 'ssl-certs'],
+    ] as const)
+      expect(mounts[target]).toMatchObject({
+        Type: 'volume',
+        Name: `airlock-${sessionId}-${name}`,
+        RW: true,
+      });
+    expect(mounts['/tmp']).toMatchObject({ Type: 'bind', Source: join(disk, 'tmp'), RW: true });
+    expect(mounts['/var/tmp']).toMatchObject({ Type: 'bind', Source: join(disk, 'var-tmp'), RW: true });
+    for (const target of ['/run', '/etc/airlock', '/usr/local/share/ca-certificates'])
+      expect(mounts[target]).toMatchObject({ Type: 'tmpfs', RW: true });
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${disk} `);
     expect(info.Config.Labels).toMatchObject({
       'airlock.runner': t.runner.runnerId,
       'airlock.sandbox': sessionId,
@@ -248,7 +282,7 @@ describe('a runner on real Docker', () => {
           orgId: t.runner.orgId,
           sandboxId: child,
           image: snap.imageRef,
-          resources: { cpus: 0.5, memoryMb: 256, pids: 100 },
+          resources: { cpus: 0.5, memoryMb: 256, pids: 100, diskMb: 512 },
           command: ['sleep', 'infinity'],
         },
       }),
@@ -262,7 +296,16 @@ describe('a runner on real Docker', () => {
     );
     expect(marker.stdout).toBe('kept in the snapshot\n');
     const childInfo = await docker.getContainer(childRef.externalId ?? '').inspect();
-    expect(childInfo.Mounts).toEqual([]); // no tunnel asked for: no socket, no way out at all
+    // No tunnel asked for: no socket, no way out at all.
+    expect(childInfo.Mounts.map((m) => m.Destination)).not.toContain('/run/airlock/gateway');
+    // The captured home and workspace came back with their owner: the user can write there.
+    const owner = await must(
+      provider<{ stdout: string }>('exec', {
+        ref: childRef,
+        input: { operationId: 'owner', command: ['stat', '-c', '%U %a', '/home/sandbox', '/workspace'] },
+      }),
+    );
+    expect(owner.stdout).toBe('sandbox 755\nsandbox 755\n');
     await must(provider('destroy', { ref: childRef, input: { operationId: 'destroy' } }));
   });
 
@@ -276,6 +319,12 @@ describe('a runner on real Docker', () => {
     await must(provider('destroy', { ref, input: { operationId: 'destroy-again' } }));
     expect(await containersOf(t.runner.runnerId)).toEqual([]);
     expect(existsSync(join(t.proc.stateDir, 'sandboxes', sessionId))).toBe(false);
+    // Its disk is unmounted and deleted, its volumes removed.
+    expect(readdirSync(join(t.proc.stateDir, 'disks'))).toEqual([]);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(sessionId);
+    expect(
+      (await docker.listVolumes({ filters: { label: [`airlock.sandbox=${sessionId}`] } })).Volumes,
+    ).toEqual([]);
     expect(await must(provider('status', { ref }))).toMatchObject({ state: 'destroyed' });
   });
 });

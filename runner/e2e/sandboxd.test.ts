@@ -34,7 +34,7 @@ describe('sandboxd in a Docker sandbox', () => {
           orgId: t.runner.orgId,
           sandboxId: sessionId,
           image: t.image,
-          resources: { cpus: 0.5, memoryMb: 256, pids: 256 },
+          resources: { cpus: 0.5, memoryMb: 256, pids: 256, diskMb: 512 },
           tunnelSessionId: sessionId,
         },
       }),

@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import {
   type Assignment,
   type AssignmentOutcome,
@@ -17,11 +17,13 @@ import {
   AssignmentFailure,
   createSandbox,
   destroySandbox,
+  releaseStorage,
   type SandboxContext,
   snapshotSandbox,
   startSandbox,
   stopSandbox,
 } from './docker/sandboxes.ts';
+import { SandboxDisks, sandboxesWithVolumes } from './docker/storage.ts';
 import { hostInfo } from './host-info.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { RelayManager } from './relay.ts';
@@ -79,13 +81,15 @@ export class RunnerAgent {
       docker: deps.docker,
       runnerId: deps.settings.runnerId,
       relays: this.#relays,
+      disks: new SandboxDisks(deps.settings.stateDir),
+      capacity: deps.settings.capacity,
       holdAfterCreate: deps.settings.testHold === 'create',
     };
   }
 
   /** Runs until `stop()`; rejects with FatalRunnerError when the hub refuses the token. */
   async run(): Promise<void> {
-    await this.#restoreRelays();
+    await this.#restore();
     void this.#watchEvents();
     let attempt = 0;
     while (!this.#stopping) {
@@ -305,23 +309,44 @@ export class RunnerAgent {
 
   // ── Docker side ───────────────────────────────────────────────────────
 
-  /** After a restart: sockets again for the sandboxes that have a tunnel; stale directories go. */
-  async #restoreRelays(): Promise<void> {
+  /**
+   * After a restart: sockets and disks again for the sandboxes that have a container; what is
+   * left of sandboxes that have none (sockets, volumes, disks, capture containers) goes.
+   */
+  async #restore(): Promise<void> {
     const owned = await this.#docker.listContainers({
       all: true,
       filters: { label: [`${LABEL.runner}=${this.#settings.runnerId}`] },
     });
     const keep = new Set<string>();
     for (const c of owned) {
+      if (c.Labels[LABEL.capture]) {
+        // A snapshot cut off by the restart; a redelivered one makes its own.
+        await this.#docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {});
+        continue;
+      }
       const sandboxId = c.Labels[LABEL.sandbox];
       const tunnel = c.Labels[LABEL.tunnel];
       if (!sandboxId) continue;
       keep.add(sandboxId);
       if (tunnel) await this.#relays.open(sandboxId, tunnel);
+      await this.#ctx.disks.ensureMounted(sandboxId);
     }
-    const root = this.#relays.dirOf('');
-    for (const entry of readdirSync(root)) {
-      if (!keep.has(entry)) rmSync(this.#relays.dirOf(entry), { recursive: true, force: true });
+    const leftovers = new Set([
+      ...readdirSync(this.#relays.dirOf('')),
+      ...this.#ctx.disks.list(),
+      ...(await sandboxesWithVolumes(this.#docker, this.#settings.runnerId)),
+    ]);
+    for (const sandboxId of leftovers) {
+      if (keep.has(sandboxId)) continue;
+      try {
+        await releaseStorage(this.#ctx, sandboxId);
+      } catch (error) {
+        this.#log.warn('cannot release a gone sandbox’s storage', { sandboxId, error: errorMessage(error) });
+      }
     }
   }
 

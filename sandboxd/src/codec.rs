@@ -34,6 +34,8 @@ pub mod code {
     pub const CONNECTION_LOST: u16 = 105;
     pub const SPAWN_FAILED: u16 = 106;
     pub const INTERNAL: u16 = 107;
+    /// A resource bound of the receiver was reached (streams, buffered bytes); the message names it.
+    pub const LIMIT: u16 = 108;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -24,6 +24,13 @@ export const AuditEvent = z
     durationMs: z.number().int().nullable(),
     targetId: z.string().nullable(),
     detail: z.record(z.string(), z.unknown()),
+    /**
+     * Requests the row stands for: denied egress is one row per session, host and minute (or
+     * `limits.denied_audit_window_seconds`), `at` the first and `lastAt` the last of them; host `*`
+     * collects a window's hosts past the hundredth. 1 (and `lastAt` null) for every other row.
+     */
+    count: z.number().int().min(1),
+    lastAt: Timestamp.nullable(),
   })
   .meta({ id: 'AuditEvent' });
 

@@ -27,6 +27,14 @@ export interface GatewayAuditEvent {
   readonly bytesOut: number;
   readonly durationMs: number;
   readonly detail: Readonly<Record<string, string | number | boolean | null>>;
+  /**
+   * Denied requests are aggregated per (session, host, decision) and window (ADR 0115): the event is the
+   * window's first request (`at`), `count` how many it stands for so far, `lastAt` the latest.
+   * The gateway ships a window again as it grows; the control plane keeps the largest count.
+   * Absent on everything else (one event each).
+   */
+  readonly count?: number;
+  readonly lastAt?: number;
 }
 
 /** `leak_blocked`: the tripwire blocked a request and the profile stops sessions when it does. */

@@ -60,6 +60,8 @@ export interface SigningKeyInfo {
 
 export interface BrokerRpc {
   resolve(request: CredentialRequest): Promise<CredentialResult>;
+  /** Mint a fresh short-lived credential, uncached: only a connection's ConnectionTokens calls it. */
+  mint(request: CredentialRequest): Promise<CredentialResult>;
   sign(request: SignRequest): Promise<SignResult>;
   signingKey(orgId: string): Promise<SigningKeyInfo>;
 }

@@ -29,6 +29,27 @@ export const SessionSettings = z.strictObject({
   tunnelSilenceSeconds: z.number().int().positive().default(60),
   /** Commit/tag signatures the sandbox may ask for per sliding minute (limits.signatures_per_minute). */
   signaturesPerMinute: z.number().int().positive().max(10_000).default(60),
+  /** `http` and `sign` streams the sandbox may have open at once; past it a request gets 429 (ADR 0115). */
+  tunnelMaxStreams: z.number().int().min(1).max(10_000).default(128),
+  /**
+   * Bytes the gateway holds for the sandbox beyond one window per stream: request bodies received
+   * ahead, responses read ahead, WebSocket messages being assembled or waiting for the sandbox.
+   */
+  tunnelBufferBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .max(256 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
+  /** Largest WebSocket message through the gateway, either way (it uses at most half the buffer). */
+  websocketMessageBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
+  /** Denied requests are audited as one row per host and window of this length, with a count. */
+  deniedAuditWindowSeconds: z.number().int().min(1).max(3600).default(60),
 });
 
 /**
@@ -82,6 +103,10 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   tunnelGraceSeconds: 60,
   tunnelSilenceSeconds: 60,
   signaturesPerMinute: 60,
+  tunnelMaxStreams: 128,
+  tunnelBufferBytes: 32 * 1024 * 1024,
+  websocketMessageBytes: 16 * 1024 * 1024,
+  deniedAuditWindowSeconds: 60,
 };
 
 export type ApplyPlanResult =

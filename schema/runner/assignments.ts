@@ -20,7 +20,11 @@ export const AssignmentId = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{8,160}$/, '8-160 characters of [A-Za-z0-9_.:-]');
 
-/** From the profile version; applied as Docker's NanoCpus, Memory (= MemorySwap, no swap) and PidsLimit. */
+/**
+ * From the profile version (disk: the profile's, else `sandbox.default_disk_mb`); applied as
+ * Docker's NanoCpus, Memory (= MemorySwap, no swap) and PidsLimit, and as the size of the
+ * sandbox's own filesystem, which holds everything it can write (ADR 0111).
+ */
 export const SandboxResources = z.strictObject({
   cpus: z.number().positive().max(64),
   memoryMb: z
@@ -29,7 +33,19 @@ export const SandboxResources = z.strictObject({
     .min(64)
     .max(256 * 1024),
   pids: z.number().int().min(16).max(65_536),
+  diskMb: z
+    .number()
+    .int()
+    .min(64)
+    .max(1024 * 1024),
 });
+
+/**
+ * What the sandbox is for. A session's root filesystem is read-only; a snapshot build's stays
+ * writable for its root steps (agent prefix, links), and its agent prefix is on its disk too.
+ */
+export const SANDBOX_PURPOSES = ['session', 'build'] as const;
+export type SandboxPurpose = (typeof SANDBOX_PURPOSES)[number];
 
 const MAX_ENV_BYTES = 64 * 1024;
 /** Non-secret environment only (placeholders like `OPENAI_API_KEY=airlock-brokered`). */
@@ -54,6 +70,8 @@ export const CreateAssignment = z.strictObject({
   /** Base image tag or a snapshot's image ref. */
   image: z.string().min(1).max(512),
   resources: SandboxResources,
+  /** Default: a session. */
+  purpose: z.enum(SANDBOX_PURPOSES).optional(),
   env: SandboxEnv.default({}),
   /**
    * The gateway this sandbox's unix socket reaches (`/tunnel/<id>` on the Worker): a session's, or

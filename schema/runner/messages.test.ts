@@ -56,14 +56,21 @@ describe('runner protocol', () => {
       sandboxId: SES,
       orgId: 'org_01JD0000000000000000000000',
       image: 'airlock/sandbox-base:latest',
-      resources: { cpus: 0.5, memoryMb: 512, pids: 256 },
+      resources: { cpus: 0.5, memoryMb: 512, pids: 256, diskMb: 1024 },
     };
     expect(Assignment.safeParse(create).success).toBe(true);
+    expect(Assignment.safeParse({ ...create, purpose: 'build' }).success).toBe(true);
+    expect(Assignment.safeParse({ ...create, purpose: 'other' }).success).toBe(false);
+    // No sandbox without a disk limit.
+    expect(
+      Assignment.safeParse({ ...create, resources: { cpus: 0.5, memoryMb: 512, pids: 256 } }).success,
+    ).toBe(false);
     expect(Assignment.safeParse({ ...create, sandboxId: 'usr_01JD0000000000000000000000' }).success).toBe(
       false,
     );
     expect(
-      Assignment.safeParse({ ...create, resources: { cpus: 0, memoryMb: 512, pids: 256 } }).success,
+      Assignment.safeParse({ ...create, resources: { cpus: 0, memoryMb: 512, pids: 256, diskMb: 1024 } })
+        .success,
     ).toBe(false);
     expect(Assignment.safeParse({ ...create, env: { 'BAD-NAME': 'x' } }).success).toBe(false);
   });

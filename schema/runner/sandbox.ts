@@ -12,6 +12,8 @@ export const SANDBOX_GATEWAY_SOCKET = `${SANDBOX_GATEWAY_DIR}/gateway.sock`;
 export const SANDBOX_USER = 'sandbox';
 export const SANDBOX_HOME = '/home/sandbox';
 export const SANDBOX_WORKSPACE = '/workspace';
+/** Where snapshot builds install the agent CLI (npm global prefix, owned by `sandbox`). */
+export const SANDBOX_AGENT_PREFIX = '/opt/airlock/agent';
 
 /**
  * sandboxd's startup input (`sandboxd run` reads it as JSON on stdin; the Rust side's

@@ -47,6 +47,7 @@ export const CloseCode = {
   CONNECTION_LOST: 105,
   SPAWN_FAILED: 106,
   INTERNAL: 107,
+  LIMIT: 108,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -146,7 +147,10 @@ function expectSize(type: FrameTypeName, payload: Uint8Array, size: number): voi
   if (payload.length !== size) fail('BAD_PAYLOAD', `${type} payload must be ${size} bytes`);
 }
 
-/** Decode exactly one frame (one WebSocket binary message). Throws only TunnelProtocolError. */
+/**
+ * Decode exactly one frame (one WebSocket binary message). Throws only TunnelProtocolError.
+ * A DATA frame's `data` is a view into `bytes` (which the caller must not reuse).
+ */
 export function decodeFrame(bytes: Uint8Array): Frame {
   if (bytes.length < HEADER_SIZE) fail('TRUNCATED', `need ${HEADER_SIZE} header bytes, got ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -175,7 +179,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       return { type, stream, flags, kind, meta: parseJsonObject(payload.subarray(1)) };
     }
     case 'data':
-      return { type, stream, flags, data: payload.slice() };
+      // A view, not a copy: the message is the caller's, and DATA is most of the traffic.
+      return { type, stream, flags, data: payload };
     case 'window': {
       expectSize(type, payload, 4);
       const credit = pv.getUint32(0);

@@ -7,6 +7,7 @@ import {
   type RuntimePlan,
   WORKSPACE_ROOT,
 } from '@airlock/schema/plan';
+import { SANDBOX_AGENT_PREFIX } from '@airlock/schema/runner';
 import type { SandboxProvider, SandboxRef } from '../providers/types.ts';
 import type { BuildLog } from './build-log.ts';
 import { buildExecEnv } from './sandbox-env.ts';
@@ -17,6 +18,14 @@ import { streamedExec } from './streamed-exec.ts';
 // the exit code, the last lines of output); provider errors are thrown and
 // retried by the workflow. Network access happens only as the `sandbox` user
 // through sandboxd's proxy, i.e. through the build's gateway.
+//
+// Root steps never act on a path the `sandbox` user can change (ADR 0112): the
+// agent install, its dependencies' scripts and the setup script run as that
+// user and can plant symlinks in the home directory or the agent prefix. So
+// whatever lands in the user's files is written by the user; root only makes
+// the prefix (under root-owned /opt/airlock), links the runtime's own command
+// names into /usr/local/bin without replacing anything, and removes its CA
+// from root-owned trust directories.
 
 export interface StepFailure {
   readonly reason: string;
@@ -31,7 +40,7 @@ export interface BuildSandbox {
 }
 
 /** Agent CLIs go here (owned by `sandbox`), linked into /usr/local/bin so every user finds them. */
-export const AGENT_PREFIX = '/opt/airlock/agent';
+export const AGENT_PREFIX = SANDBOX_AGENT_PREFIX;
 
 interface RunOptions {
   readonly user: 'root' | 'sandbox';
@@ -102,7 +111,8 @@ export async function installAgent(b: BuildSandbox, registry: string): Promise<S
     b,
     'preparing the agent prefix',
     'agent.prefix',
-    ['sh', '-c', `mkdir -p ${AGENT_PREFIX} && chown sandbox:sandbox ${AGENT_PREFIX}`],
+    // /opt/airlock is root's: the user cannot have put anything at this path; -h all the same.
+    ['sh', '-c', `mkdir -p ${AGENT_PREFIX} && chown -h sandbox:sandbox ${AGENT_PREFIX}`],
     { user: 'root' },
   );
   if (prepared !== null) return prepared;
@@ -122,11 +132,23 @@ export async function installAgent(b: BuildSandbox, registry: string): Promise<S
     { user: 'sandbox', timeoutSeconds: 1200 },
   );
   if (installed !== null) return installed;
+  // Only the runtime's own commands, by name (never whatever the install left in bin/), and
+  // never over an existing file: a planted `bin/sandboxd` must not replace the image's.
+  const commands = [...new Set([cli, AGENTS[runtime].headless[0] ?? cli])];
   const linked = await run(
     b,
     'linking the agent CLI',
     'agent.link',
-    ['sh', '-c', `for f in ${AGENT_PREFIX}/bin/*; do ln -sf "$f" /usr/local/bin/; done`],
+    [
+      'sh',
+      '-c',
+      'prefix=$1; shift; for name in "$@"; do src="$prefix/bin/$name"; dst="/usr/local/bin/$name"; ' +
+        'if [ -L "$dst" ] && [ "$(readlink "$dst")" = "$src" ]; then continue; fi; ' +
+        'ln -s -- "$src" "$dst" || exit 1; done',
+      'agent-link',
+      AGENT_PREFIX,
+      ...commands,
+    ],
     { user: 'root' },
   );
   if (linked !== null) return linked;
@@ -196,7 +218,10 @@ export async function cloneRepositories(b: BuildSandbox): Promise<StepFailure | 
   return null;
 }
 
-/** The plan's files (agent and MCP config), owned by `sandbox`; `ifAbsent` ones never overwrite. */
+/**
+ * The plan's files (agent and MCP config), written by `sandbox` itself: they live in its home,
+ * where anything on the way may be a link it made. `ifAbsent` ones never overwrite.
+ */
 export async function writePlanFiles(b: BuildSandbox): Promise<StepFailure | null> {
   for (const [i, file] of b.plan.files.entries()) {
     b.log.system(`writing ${file.path}`);
@@ -207,13 +232,13 @@ export async function writePlanFiles(b: BuildSandbox): Promise<StepFailure | nul
       [
         'sh',
         '-c',
-        'if [ "$3" = 1 ] && [ -e "$1" ]; then echo "kept (exists)"; exit 0; fi; mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1" && chown sandbox:sandbox "$1"',
+        'if [ "$3" = 1 ] && [ -e "$1" ]; then echo "kept (exists)"; exit 0; fi; mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"',
         'write-file',
         file.path,
         file.mode.toString(8),
         file.ifAbsent ? '1' : '0',
       ],
-      { user: 'root', stdin: file.content },
+      { user: 'sandbox', stdin: file.content },
     );
     if (failed !== null) return failed;
   }
@@ -249,18 +274,32 @@ export async function runSetupScript(b: BuildSandbox, script: string): Promise<S
 
 /**
  * Before capture: the temporary sandbox's CA certificate (its key never left sandboxd's
- * memory) must not stay trusted in the image; each session's sandboxd installs its own.
+ * memory) must not stay trusted in the image; each session's sandboxd installs its own. Root
+ * touches only root-owned trust directories; the user's own leftovers (temporary files, npm's
+ * cache) are removed by the user, so a planted `~/.npm` link leads root nowhere.
  */
 export async function scrubForCapture(b: BuildSandbox): Promise<StepFailure | null> {
-  return run(
+  const trust = await run(
     b,
     'cleaning up before capture',
     'capture.scrub',
     [
       'sh',
       '-c',
-      'rm -f /usr/local/share/ca-certificates/airlock-sandbox-ca.crt /etc/airlock/ca.pem && (update-ca-certificates --fresh >/dev/null 2>&1 || true) && rm -rf /tmp/airlock-* /home/sandbox/.npm/_cacache',
+      'rm -f /usr/local/share/ca-certificates/airlock-sandbox-ca.crt /etc/airlock/ca.pem && (update-ca-certificates --fresh >/dev/null 2>&1 || true)',
     ],
     { user: 'root' },
+  );
+  if (trust !== null) return trust;
+  return run(
+    b,
+    'cleaning up before capture',
+    'capture.scrub-user',
+    [
+      'sh',
+      '-c',
+      'rm -rf /tmp/airlock-*; if [ -d "$HOME/.npm" ] && [ ! -L "$HOME/.npm" ]; then rm -rf "$HOME/.npm/_cacache"; fi; exit 0',
+    ],
+    { user: 'sandbox' },
   );
 }

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { runners, sessionEvents, sessions, snapshots } from '@airlock/schema/db';
+import { auditEvents, runners, sessionEvents, sessions, snapshots } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +150,44 @@ describe('ControlPlaneInternal (via the CONTROL binding)', () => {
     expect(await env.CONTROL.recordAudit(batch)).toEqual({ inserted: 0 });
     await env.CONTROL.recordAudit([event('leak_blocked', 1_700_000_009_000)]);
     expect((await session(sessionId))?.leakBlockedAt?.getTime()).toBe(1_700_000_001_000);
+  });
+
+  it('grows an aggregated denial row only upwards, and only from its own session (ADR 0115)', async () => {
+    const sessionId = await seedSession(handle.db, who, 'running');
+    const other = await seedSession(handle.db, who, 'running');
+    const id = newId('audit');
+    const window = (count: number, lastAt: number, from = sessionId) => ({
+      id,
+      orgId: who.orgId,
+      at: 1_700_000_000_000,
+      action: 'egress.request' as const,
+      actorUserId: who.userId,
+      sessionId: from,
+      triggerId: null,
+      connectionId: null,
+      routeId: null,
+      decision: 'denied' as const,
+      method: 'GET',
+      host: 'denied.example.org',
+      path: '/loop/1',
+      status: 403,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 1,
+      detail: {},
+      count,
+      lastAt,
+    });
+    const row = async () => {
+      const [r] = await handle.db.select().from(auditEvents).where(eq(auditEvents.id, id));
+      return [r?.sessionId, r?.count, r?.lastAt?.getTime()];
+    };
+    expect(await env.CONTROL.recordAudit([window(3, 1_700_000_003_000)])).toEqual({ inserted: 1 });
+    expect(await env.CONTROL.recordAudit([window(9, 1_700_000_009_000)])).toEqual({ inserted: 0 });
+    // A retried or late copy of an earlier state, and another session's event under the same id.
+    await env.CONTROL.recordAudit([window(3, 1_700_000_003_000)]);
+    await env.CONTROL.recordAudit([window(50, 1_700_000_050_000, other)]);
+    expect(await row()).toEqual([sessionId, 9, 1_700_000_009_000]);
   });
 
   it('end to end: a runner lost past its grace period fails its sessions, releases their quota, and shows offline', async () => {

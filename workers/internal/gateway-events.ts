@@ -1,13 +1,15 @@
 import { auditEvents, sessionEvents, sessions } from '@airlock/schema/db';
 import type { GatewayAuditEvent, SessionStopReason } from '@airlock/schema/gateway';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
 
 // What SessionGateway objects write to Postgres through ControlPlaneInternal:
 // audit batches (ids fixed by the gateway, so a retried batch inserts nothing
-// twice; a `leak_blocked` event also flags its session, ADR 0125) and stop
-// requests (idle, tunnel lost, a blocked leak) that move a live session to
-// `stopping` for the lifecycle to finish.
+// twice; an aggregated denial row shipped again as its window grows only ever
+// raises its count, so batches may arrive twice or out of order; a
+// `leak_blocked` event also flags its session, ADR 0125) and stop requests
+// (idle, tunnel lost, a blocked leak) that move a live session to `stopping`
+// for the lifecycle to finish.
 
 const STOP_REASONS: Record<SessionStopReason, string> = {
   idle: 'idle timeout',
@@ -43,12 +45,24 @@ export async function insertAuditBatch(db: Database, events: readonly GatewayAud
         bytesOut: e.bytesOut,
         durationMs: Math.round(e.durationMs),
         detail: { ...e.detail },
+        count: e.count ?? 1,
+        lastAt: e.lastAt === undefined ? null : new Date(e.lastAt),
       })),
     )
-    .onConflictDoNothing({ target: auditEvents.id })
-    .returning({ id: auditEvents.id });
+    .onConflictDoUpdate({
+      target: auditEvents.id,
+      set: {
+        count: sql`excluded.count`,
+        lastAt: sql`greatest(${auditEvents.lastAt}, excluded.last_at)`,
+      },
+      // Only the same session's egress row can grow (ids are the gateway's; nothing else matches),
+      // and only upwards: a retried or reordered copy of a window changes nothing.
+      setWhere: sql`${auditEvents.kind} = 'egress' and ${auditEvents.sessionId} = excluded.session_id and excluded.count > ${auditEvents.count}`,
+    })
+    // xmax is 0 for a row this statement inserted, set for one it grew.
+    .returning({ inserted: sql<boolean>`xmax = 0` });
   await flagLeaks(db, events);
-  return rows.length;
+  return rows.filter((r) => r.inserted).length;
 }
 
 /** A session with a blocked leak keeps the time of its first one (a retried batch changes nothing). */

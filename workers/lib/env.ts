@@ -2,8 +2,8 @@ import type { ConnectionTokens } from '@airlock/durable-objects/connection-token
 import type { OrgLimiter } from '@airlock/durable-objects/org-limiter';
 import type { RunnerHub } from '@airlock/durable-objects/runner-hub';
 import type { SessionGateway } from '@airlock/durable-objects/session-gateway';
-import type { Broker } from '../broker/index.ts';
-import type { ControlPlaneInternal } from '../internal/control-plane-internal.ts';
+import type { BrokerRpc, ControlPlaneInternalRpc } from '@airlock/schema/gateway';
+import type { RunnerEventSink } from '@airlock/schema/runner';
 
 /** Bindings from wrangler.toml plus AIRLOCK_* vars and secrets (read through configFromWorkerEnv). */
 export interface Env {
@@ -13,9 +13,11 @@ export interface Env {
   /** One per connection: single-flight minting of GitHub App / OAuth2 tokens. */
   readonly CONNECTION_TOKENS: DurableObjectNamespace<ConnectionTokens>;
   /** The credential broker: this Worker's `Broker` entrypoint, reachable only by binding. */
-  readonly BROKER: Service<typeof Broker>;
+  // Typed by their contracts in schema/ (which the entrypoints implement), not by the entrypoint
+  // classes: the ground floor does not import the building (no import circle).
+  readonly BROKER: Fetcher & BrokerRpc;
   /** This Worker's internal RPC entrypoint, for Durable Objects (ADR 0030). */
-  readonly CONTROL: Service<typeof ControlPlaneInternal>;
+  readonly CONTROL: Fetcher & ControlPlaneInternalRpc & RunnerEventSink;
   readonly SNAPSHOT_BUILD: Workflow;
   readonly SESSION_LIFECYCLE: Workflow;
   readonly ASSETS: Fetcher;

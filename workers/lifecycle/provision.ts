@@ -1,7 +1,7 @@
 import type { Config } from '@airlock/config';
 import type { Attribution, SessionSettings, TunnelState } from '@airlock/schema/gateway';
 import { CREDENTIAL_NAME, PLACEHOLDER_SECRET, type RuntimePlan } from '@airlock/schema/plan';
-import type { SandboxResources } from '@airlock/schema/runner';
+import type { SandboxPurpose, SandboxResources } from '@airlock/schema/runner';
 import type { Database } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { mintToken } from '../lib/tokens.ts';
@@ -31,6 +31,19 @@ export interface ProvisionDeps {
   readonly db: Database;
 }
 
+/** Resources as a profile version holds them. */
+export type ProfileResources = Omit<SandboxResources, 'diskMb'> & { readonly diskMb?: number | undefined };
+
+/** Exactly the fields a sandbox gets (a stored row may carry others), the disk default filled in. */
+export function sandboxResources(profile: ProfileResources, config: Config): SandboxResources {
+  return {
+    cpus: profile.cpus,
+    memoryMb: profile.memoryMb,
+    pids: profile.pids,
+    diskMb: profile.diskMb ?? config.sandbox.default_disk_mb,
+  };
+}
+
 export interface ProvisionInput {
   readonly orgId: string;
   /** Keys the gateway and names the sandbox: a session (`ses_…`) or a snapshot build (`snp_…`). */
@@ -42,7 +55,10 @@ export interface ProvisionInput {
   readonly settings: SessionSettings;
   /** Base image or a ready snapshot's `imageRef`. */
   readonly image: string;
-  readonly resources: SandboxResources;
+  /** The profile's; a disk it does not set is `sandbox.default_disk_mb`. */
+  readonly resources: ProfileResources;
+  /** A session (default) or a snapshot build (ADR 0111: writable root filesystem). */
+  readonly purpose?: SandboxPurpose;
   readonly provider: ProviderKind;
   /** Names this attempt's operations (default `p1`): the same value repeats them, a new one starts over. */
   readonly attempt?: string;
@@ -152,7 +168,8 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
         orgId: input.orgId,
         sandboxId: input.gatewayId,
         image: input.image,
-        resources: input.resources,
+        resources: sandboxResources(input.resources, deps.config),
+        ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
         env,
         tunnelSessionId: input.gatewayId,
       },

@@ -1,10 +1,10 @@
 import { profileVersions, sessionRuntimePlans, sessions, snapshots } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { type AgentRuntime, agentVersionOf, type RuntimePlan } from '@airlock/schema/plan';
-import type { SandboxResources } from '@airlock/schema/runner';
 import { and, eq, isNull } from 'drizzle-orm';
 import { loadRuntimePlan } from '../control-plane/profiles/compile-plan.ts';
 import type { Database } from '../lib/db.ts';
+import type { ProfileResources } from './provision.ts';
 
 // What the session lifecycle reads from Postgres: the session with its version
 // and ready snapshot, and its runtime plan (compiled once, stored in
@@ -22,7 +22,7 @@ export interface Loaded {
   readonly prompt: string | null;
   readonly provider: 'docker' | 'e2b' | 'modal';
   readonly imageRef: string;
-  readonly resources: SandboxResources;
+  readonly resources: ProfileResources;
   readonly attribution: {
     startedBy: string | null;
     triggerId: string | null;

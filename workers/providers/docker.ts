@@ -52,6 +52,7 @@ export class DockerRunnerProvider implements SandboxProvider {
       orgId: input.orgId,
       image: input.image,
       resources: input.resources,
+      ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
       env: { ...input.env },
       ...(input.tunnelSessionId === undefined ? {} : { tunnelSessionId: input.tunnelSessionId }),
       ...(input.command === undefined ? {} : { command: [...input.command] }),

@@ -1,5 +1,5 @@
 import type { SandboxProvider as ProviderKind } from '@airlock/config';
-import type { SandboxResources, SandboxStartupInput } from '@airlock/schema/runner';
+import type { SandboxPurpose, SandboxResources, SandboxStartupInput } from '@airlock/schema/runner';
 
 // What the SnapshotBuild and SessionLifecycle workflows call to get a sandbox,
 // whatever runs it: Docker through a self-hosted runner, E2B, Modal. Every
@@ -33,6 +33,8 @@ export interface CreateSandboxInput {
   /** Base image or a snapshot's `imageRef`. */
   readonly image: string;
   readonly resources: SandboxResources;
+  /** A session (default: read-only root filesystem) or a snapshot build. */
+  readonly purpose?: SandboxPurpose;
   /** Non-secret environment only. */
   readonly env?: Readonly<Record<string, string>>;
   /** The session whose gateway the sandbox may reach; omit for a sandbox with no way out. */

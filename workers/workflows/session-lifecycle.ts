@@ -2,12 +2,12 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloud
 import { NonRetryableError } from 'cloudflare:workflows';
 import { allowsPlainHttp } from '@airlock/config';
 import { sessions } from '@airlock/schema/db';
-import type { SessionSettings } from '@airlock/schema/gateway';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../lib/context.ts';
 import { type Database, withDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { createLogger } from '../lib/log.ts';
+import { gatewaySettings } from '../lifecycle/gateway-settings.ts';
 import { runHeadless } from '../lifecycle/headless.ts';
 import { endGateway, ProvisionError, provision, teardown } from '../lifecycle/provision.ts';
 import { openSecretsInSandbox, redactSecrets } from '../lifecycle/secrets-in-sandbox.ts';
@@ -133,13 +133,7 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
       ),
     );
 
-    const settings: SessionSettings = {
-      scrollbackBytes: limits.scrollback_bytes,
-      idleTimeoutSeconds: limits.idle_timeout_seconds,
-      tunnelGraceSeconds: limits.tunnel_grace_seconds,
-      tunnelSilenceSeconds: 60,
-      signaturesPerMinute: limits.signatures_per_minute,
-    };
+    const settings = gatewaySettings(limits);
     await step.do('provision sandbox', { ...NO_RETRY, timeout: '10 minutes' }, () =>
       this.#db(async (db) => {
         const plan = await activePlan(db, sessionId, revision);

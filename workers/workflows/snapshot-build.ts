@@ -1,5 +1,4 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
-import { DEFAULT_SESSION_SETTINGS } from '@airlock/schema/gateway';
 import { BuildLog } from '../builds/build-log.ts';
 import {
   type BuildContext,
@@ -23,6 +22,7 @@ import { loadConfig } from '../lib/context.ts';
 import { type Database, withDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { safeErrorMessage } from '../lib/log.ts';
+import { gatewaySettings } from '../lifecycle/gateway-settings.ts';
 import { endGateway, ProvisionError, provision, teardown } from '../lifecycle/provision.ts';
 import { sandboxProvider } from '../providers/index.ts';
 import type { SandboxRef } from '../providers/types.ts';
@@ -161,17 +161,19 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
       log.system('starting a temporary sandbox behind the build gateway');
       await log.flush();
       try {
+        const config = loadConfig(this.env);
         const ref = await provision(
-          { env: this.env, config: loadConfig(this.env), db },
+          { env: this.env, config, db },
           {
             orgId: ctx.orgId,
             gatewayId: ctx.snapshotId,
             plan: ctx.plan,
             attribution: { startedBy: ctx.createdBy, triggerId: null, triggerDeliveryId: null },
             // A build is not interactive: it is bounded by its steps' timeouts, not by idleness.
-            settings: { ...DEFAULT_SESSION_SETTINGS, idleTimeoutSeconds: 4 * 3600 },
+            settings: { ...gatewaySettings(config.limits), idleTimeoutSeconds: 4 * 3600 },
             image: ctx.image,
             resources: ctx.resources,
+            purpose: 'build',
             provider: ctx.provider,
             tunnelTimeoutMs: 120_000,
             onCreated: (ref) => recordRunner(db, ctx.snapshotId, ref.runnerId),

@@ -173,12 +173,19 @@ export function AuditPage() {
               <td>
                 {e.kind === 'egress' ? (
                   <code>
-                    {e.method} {e.host}
+                    {e.method} {e.host === '*' ? '(other hosts)' : e.host}
                     {e.path}
                     {e.status === null ? '' : ` → ${e.status}`}
                   </code>
                 ) : (
                   <span>{e.action}</span>
+                )}
+                {e.count > 1 && (
+                  // Repeated denials are one row per host and minute (ADR 0115).
+                  <span className="muted small">
+                    {' '}
+                    ×{e.count}, last <Time iso={e.lastAt} />
+                  </span>
                 )}
               </td>
               <td>

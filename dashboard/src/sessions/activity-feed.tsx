@@ -68,13 +68,14 @@ export function ActivityFeed({ sessionId, live }: { sessionId: string; live: boo
                 <li key={e.id} className={`feed-item feed-${e.decision ?? 'none'}`}>
                   <StatusBadge status={e.decision ?? 'unknown'} />
                   <code className="feed-request">
-                    {e.method} {e.host}
+                    {e.method} {e.host === '*' ? '(other hosts)' : e.host}
                     {e.path}
                   </code>
                   <span className="muted small">
                     {e.status === null ? '' : `${e.status} · `}
-                    {e.durationMs === null ? '' : `${e.durationMs} ms · `}
-                    <Time iso={e.at} />
+                    {e.count > 1 ? `×${e.count} · last ` : ''}
+                    {e.count === 1 && e.durationMs !== null ? `${e.durationMs} ms · ` : ''}
+                    <Time iso={e.count > 1 ? e.lastAt : e.at} />
                   </span>
                   {typeof e.detail.reason === 'string' && <span className="small">{e.detail.reason}</span>}
                   {e.decision === 'leak_blocked' && <span className="small">{leakSummary(e.detail)}</span>}

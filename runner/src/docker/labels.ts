@@ -13,6 +13,8 @@ export const LABEL = {
   assignment: 'airlock.assignment',
   org: 'airlock.org',
   snapshot: 'airlock.snapshot',
+  /** A container made only to capture a sandbox's volumes into its snapshot (never started). */
+  capture: 'airlock.capture',
 } as const;
 
 export const containerName = (sandboxId: string) => `airlock-${sandboxId}`;

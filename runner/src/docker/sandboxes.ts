@@ -3,7 +3,6 @@ import {
   type AssignmentResult,
   type CreateAssignment,
   type DestroyAssignment,
-  SANDBOX_GATEWAY_DIR,
   SANDBOX_WORKSPACE,
   type SnapshotAssignment,
   type StartAssignment,
@@ -11,7 +10,10 @@ import {
 } from '@airlock/schema/runner';
 import type Docker from 'dockerode';
 import type { RelayManager } from '../relay.ts';
+import { commitWithVolumes, removeCaptureContainer } from './capture.ts';
+import { sandboxHostConfig } from './host-config.ts';
 import { containerName, LABEL, normaliseState } from './labels.ts';
+import { createVolumes, removeVolumes, SANDBOX_VOLUMES, type SandboxDisks } from './storage.ts';
 
 // Create, start, stop, destroy and snapshot a sandbox's container. Each step
 // first looks at what exists, so running it again after a crash converges
@@ -26,19 +28,16 @@ export class AssignmentFailure extends Error {
   }
 }
 
-/**
- * Capabilities a sandbox keeps (all others dropped): sandboxd starts as root to install its CA
- * and prepare the workspace, then runs every child as the `sandbox` user — SETUID/SETGID to
- * switch, CHOWN/FOWNER/DAC_OVERRIDE to hand files to that user, KILL to signal its children.
- */
-export const SANDBOX_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'KILL'] as const;
-
 export const SNAPSHOT_REPOSITORY = 'airlock/snapshot';
 
 export interface SandboxContext {
   readonly docker: Docker;
   readonly runnerId: string;
   readonly relays: RelayManager;
+  /** Each sandbox's own size-limited filesystem (ADR 0111). */
+  readonly disks: SandboxDisks;
+  /** Sandboxes this runner takes at most (sizes the nproc backstop). */
+  readonly capacity: number;
   /** Test hook: never return from a create once the container exists. */
   readonly holdAfterCreate: boolean;
 }
@@ -64,21 +63,22 @@ export async function createSandbox(ctx: SandboxContext, a: CreateAssignment): P
         `sandbox ${a.sandboxId} already has a container from another assignment`,
       );
     if (a.tunnelSessionId !== undefined) await ctx.relays.open(a.sandboxId, a.tunnelSessionId);
+    await ctx.disks.ensureMounted(a.sandboxId);
     return { kind: 'create', containerId: existing.Id, state: normaliseState(existing.State.Status) };
   }
-  const mounts =
-    a.tunnelSessionId === undefined
-      ? []
-      : [
-          {
-            Type: 'bind' as const,
-            Source: await ctx.relays.open(a.sandboxId, a.tunnelSessionId),
-            Target: SANDBOX_GATEWAY_DIR,
-            ReadOnly: true,
-          },
-        ];
-  const memory = a.resources.memoryMb * 1024 * 1024;
+  const purpose = a.purpose ?? 'session';
   try {
+    const gatewayDir =
+      a.tunnelSessionId === undefined ? undefined : await ctx.relays.open(a.sandboxId, a.tunnelSessionId);
+    // Fresh storage: whatever an interrupted attempt left for this sandbox goes first.
+    await removeVolumes(ctx.docker, ctx.runnerId, a.sandboxId);
+    const diskDir = await ctx.disks.create(a.sandboxId, a.resources.diskMb);
+    const volumes = await createVolumes(ctx.docker, {
+      runnerId: ctx.runnerId,
+      sandboxId: a.sandboxId,
+      dir: diskDir,
+      specs: SANDBOX_VOLUMES.filter((v) => purpose === 'build' || !v.buildOnly),
+    });
     const container = await ctx.docker.createContainer({
       name: containerName(a.sandboxId),
       Image: a.image,
@@ -91,6 +91,7 @@ export async function createSandbox(ctx: SandboxContext, a: CreateAssignment): P
         [LABEL.assignment]: a.id,
         [LABEL.org]: a.orgId,
         [LABEL.snapshot]: '',
+        [LABEL.capture]: '',
       },
       Hostname: 'sandbox',
       WorkingDir: SANDBOX_WORKSPACE,
@@ -99,27 +100,28 @@ export async function createSandbox(ctx: SandboxContext, a: CreateAssignment): P
       StdinOnce: true,
       AttachStdin: true,
       Tty: false,
-      HostConfig: {
-        NetworkMode: 'none',
-        Privileged: false,
-        CapDrop: ['ALL'],
-        CapAdd: [...SANDBOX_CAPABILITIES],
-        SecurityOpt: ['no-new-privileges:true'],
-        NanoCpus: Math.round(a.resources.cpus * 1e9),
-        Memory: memory,
-        MemorySwap: memory,
-        PidsLimit: a.resources.pids,
-        Mounts: mounts,
-        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
-        RestartPolicy: { Name: 'no' },
-      },
+      // Docker copies the image's content at each volume's path into it here, at create.
+      HostConfig: sandboxHostConfig({
+        purpose,
+        resources: a.resources,
+        capacity: ctx.capacity,
+        mounts: { ...(gatewayDir === undefined ? {} : { gatewayDir }), diskDir, volumes },
+      }),
     });
     if (ctx.holdAfterCreate) await new Promise<never>(() => {});
     return { kind: 'create', containerId: container.id, state: 'created' };
   } catch (error) {
-    if (a.tunnelSessionId !== undefined) await ctx.relays.close(a.sandboxId);
+    await releaseStorage(ctx, a.sandboxId).catch(() => {});
     throw dockerFailure(error, 'create');
   }
+}
+
+/** The sandbox's socket, volumes and disk, once it has no container. */
+export async function releaseStorage(ctx: SandboxContext, sandboxId: string): Promise<void> {
+  await ctx.relays.close(sandboxId);
+  await removeCaptureContainer(ctx.docker, sandboxId);
+  await removeVolumes(ctx.docker, ctx.runnerId, sandboxId);
+  await ctx.disks.remove(sandboxId);
 }
 
 export async function startSandbox(ctx: SandboxContext, a: StartAssignment): Promise<Result<'start'>> {
@@ -128,6 +130,8 @@ export async function startSandbox(ctx: SandboxContext, a: StartAssignment): Pro
   if (info.State.Running) return { kind: 'start', state: 'running' };
   const tunnel = info.Config.Labels?.[LABEL.tunnel];
   if (tunnel) await ctx.relays.open(a.sandboxId, tunnel);
+  // After a host reboot its filesystem is no longer mounted; its volumes bind into it.
+  await ctx.disks.ensureMounted(a.sandboxId);
   const container = ctx.docker.getContainer(info.Id);
   try {
     const stdin = await container.attach({ stream: true, stdin: true, hijack: true });
@@ -180,9 +184,9 @@ export async function destroySandbox(ctx: SandboxContext, a: DestroyAssignment):
       if (statusOf(error) !== 404) throw dockerFailure(error, 'remove');
     }
   }
-  // An orphan clean-up of an old container must not cut the tunnel of a newer one.
+  // An orphan clean-up of an old container must not cut the tunnel or storage of a newer one.
   const current = a.containerId === undefined ? null : await inspectByName(ctx.docker, a.sandboxId);
-  if (current === null) await ctx.relays.close(a.sandboxId);
+  if (current === null) await releaseStorage(ctx, a.sandboxId);
   return { kind: 'destroy', existed };
 }
 
@@ -198,19 +202,17 @@ export async function snapshotSandbox(
   const info = await inspectByName(ctx.docker, a.sandboxId);
   if (info === null) throw new AssignmentFailure('not_found', `sandbox ${a.sandboxId} has no container`);
   try {
-    const committed = (await ctx.docker.getContainer(info.Id).commit({
+    // Sessions start the image's default command (sandboxd), whatever this container ran; the
+    // sandbox's own labels are cleared so a container made from it is not mistaken for it.
+    const imageRef = await commitWithVolumes(ctx.docker, {
+      containerId: info.Id,
+      sandboxId: a.sandboxId,
+      runnerId: ctx.runnerId,
       repo: SNAPSHOT_REPOSITORY,
       tag,
-      pause: true,
-      // Sessions start the image's default command (sandboxd), whatever this container ran;
-      // the sandbox's own labels are cleared so a container made from it is not mistaken for it.
-      changes: [
-        'CMD []',
-        `LABEL ${LABEL.snapshot}=${a.snapshotId} ${LABEL.assignment}=${a.id} ${LABEL.runner}=${ctx.runnerId} ${LABEL.sandbox}="" ${LABEL.tunnel}=""`,
-      ],
-    })) as { Id?: string };
-    if (committed.Id === undefined) throw new Error('docker commit returned no image id');
-    return { kind: 'snapshot', imageRef: committed.Id, tag: `${SNAPSHOT_REPOSITORY}:${tag}` };
+      labels: { [LABEL.snapshot]: a.snapshotId, [LABEL.assignment]: a.id, [LABEL.runner]: ctx.runnerId },
+    });
+    return { kind: 'snapshot', imageRef, tag: `${SNAPSHOT_REPOSITORY}:${tag}` };
   } catch (error) {
     throw dockerFailure(error, 'commit');
   }

@@ -32,6 +32,12 @@ export const auditEvents = pgTable(
     bytesIn: bigint('bytes_in', { mode: 'number' }),
     bytesOut: bigint('bytes_out', { mode: 'number' }),
     durationMs: integer('duration_ms'),
+    /**
+     * Requests this row stands for. Denied egress is one row per (session, host, decision) and window
+     * (`at` first seen, `last_at` last seen; ADR 0115); every other row is one event.
+     */
+    count: integer('count').notNull().default(1),
+    lastAt: at('last_at'),
     /** Subject of a control action (e.g. the profile id) and other non-secret detail. */
     targetId: text('target_id'),
     detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),

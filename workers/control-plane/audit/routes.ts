@@ -71,6 +71,8 @@ export const auditRoutes = [
             durationMs: r.durationMs,
             targetId: r.targetId,
             detail: r.detail,
+            count: r.count,
+            lastAt: iso(r.lastAt),
           })),
           nextCursor: page.nextCursor,
         },

@@ -205,6 +205,8 @@ describe('audit', () => {
         host: 'api.openai.com',
         path: '/v1/responses',
         status: i % 2 === 0 ? 200 : 403,
+        // A denial loop the gateway aggregated (ADR 0115): the first request, a count, the last.
+        ...(i === 1 ? { count: 7, lastAt: new Date(at.getTime() + 30_000) } : {}),
       })),
     );
     const seen: string[] = [];
@@ -223,12 +225,15 @@ describe('audit', () => {
       cursor = page.json.nextCursor;
     } while (cursor !== null);
     expect(seen).toEqual([...ids].reverse());
-    const denied = await h.call<{ items: { decision: string }[] }>(
+    const denied = await h.call<{ items: { decision: string; count: number; lastAt: string | null }[] }>(
       'GET',
       `/orgs/${w.orgId}/audit?decision=denied&host=api.openai.com`,
       { cookie },
     );
-    expect(denied.json.items.map((e) => e.decision)).toEqual(['denied', 'denied']);
+    expect(denied.json.items.map((e) => [e.decision, e.count, e.lastAt])).toEqual([
+      ['denied', 1, null],
+      ['denied', 7, new Date(at.getTime() + 30_000).toISOString()],
+    ]);
     const later = await h.call<{ items: unknown[] }>(
       'GET',
       `/orgs/${w.orgId}/audit?kind=egress&from=${new Date(h.now).toISOString()}`,
