@@ -159,19 +159,33 @@ const sandbox = z
       .min(512)
       .max(1024 * 1024)
       .default(10 * 1024),
+    /**
+     * Whose provider account remote sandboxes (E2B, Modal) run in: `org` — the sandbox-provider
+     * connection the profile names (each org pays for and sees its own sandboxes); `deployment` —
+     * the keys below, for every org (a hosted Airlock that bills its orgs itself). ADR 0163.
+     */
+    provider_credentials: z.enum(['org', 'deployment']).default('org'),
     e2b: z
       .strictObject({
-        api_key: secret(8),
+        /** The deployment's key; needed only with provider_credentials = "deployment". */
+        api_key: secret(8).optional(),
         api_url: url().default('https://api.e2b.app'),
         domain: z.string().min(1).default('e2b.app'),
+        /** Envd's address when it is not `https://sandbox.<domain>` (local stand-ins only). */
+        sandbox_url: url().optional(),
+        /** The base template (Airlock's sandbox image with sandboxd) builds and sessions start from. */
         template: z.string().min(1).default('airlock-base'),
       })
       .optional(),
     modal: z
       .strictObject({
-        token_id: z.string().min(1),
-        token_secret: secret(8),
+        /** The deployment's token; needed only with provider_credentials = "deployment". */
+        token_id: z.string().min(1).optional(),
+        token_secret: secret(8).optional(),
+        /** Modal's API (gRPC) endpoint; a local stand-in's address in development. */
+        endpoint: url().default('https://api.modal.com'),
         app_name: z.string().min(1).default('airlock'),
+        /** The base image (Airlock's sandbox image with sandboxd) builds start from. */
         image: z.string().min(1).optional(),
       })
       .optional(),
@@ -183,7 +197,24 @@ const sandbox = z
   .refine((s) => s.provider !== 'modal' || s.modal !== undefined, {
     message: 'provider "modal" needs the [sandbox.modal] section',
     path: ['modal'],
-  });
+  })
+  .refine(
+    (s) => s.provider_credentials !== 'deployment' || s.e2b === undefined || s.e2b.api_key !== undefined,
+    {
+      message: 'provider_credentials "deployment" needs sandbox.e2b.api_key',
+      path: ['e2b', 'api_key'],
+    },
+  )
+  .refine(
+    (s) =>
+      s.provider_credentials !== 'deployment' ||
+      s.modal === undefined ||
+      (s.modal.token_id !== undefined && s.modal.token_secret !== undefined),
+    {
+      message: 'provider_credentials "deployment" needs sandbox.modal.token_id and token_secret',
+      path: ['modal', 'token_id'],
+    },
+  );
 
 const limits = z.strictObject({
   max_concurrent_sessions_per_org: positiveInt().default(10),

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { ensureDashboardBuilt } from './dashboard-build.ts';
+import { type DevProviders, requestedProviders, startDevProviders } from './dev-providers.ts';
 import { startLocalRunner } from './local-runner.ts';
 import { STATE_DIR } from './paths.ts';
 import { type Child, fail } from './process.ts';
@@ -100,6 +101,7 @@ export async function start(): Promise<void> {
 
   let stack: Stack | undefined;
   let worker: Child | undefined;
+  let providers: DevProviders | undefined;
   const helpers: Child[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -107,6 +109,7 @@ export async function start(): Promise<void> {
     stopping = true;
     say('airlock │ stopping…');
     await Promise.all([...helpers.map((child) => child.stop()), worker?.stop()]);
+    await providers?.close();
     await stack?.stop();
     rmSync(pidFile, { force: true });
     say('airlock │ stopped');
@@ -137,7 +140,10 @@ export async function start(): Promise<void> {
     onSignals();
     const email = process.env.AIRLOCK_DEV_EMAIL ?? 'admin@airlock.local';
     const seeded = await seedFirstOrg(stack.databaseUrl, email);
-    const devVars = writeDevVars(join(STATE_DIR, 'dev.vars'), stack.vars);
+    const wanted = requestedProviders(process.env.AIRLOCK_DEV_PROVIDERS);
+    if (wanted.size > 0) say(`airlock │ starting the stand-ins of ${[...wanted].join(', ')}`);
+    providers = await startDevProviders(wanted, port, (line) => say(`image │ ${line}`));
+    const devVars = writeDevVars(join(STATE_DIR, 'dev.vars'), { ...stack.vars, ...providers.vars });
 
     say('airlock │ starting the Worker (wrangler dev)');
     worker = await startWranglerDev({
@@ -171,6 +177,7 @@ export async function start(): Promise<void> {
     say(`  Airlock is running: ${publicUrl}`);
     say(`  Log in as ${seeded.email} (owner of org "Local"). Login codes are printed here (mail │)`);
     say(`  and listed at ${stack.mailUrl}/messages.`);
+    for (const line of providers.lines) say(`  ${line}`);
     say(`  State lives in ${STATE_DIR}. Ctrl-C stops everything.`);
     say('');
 

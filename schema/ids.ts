@@ -20,6 +20,7 @@ export const ID_PREFIXES = {
   runtimePlan: 'srp',
   trigger: 'trg',
   delivery: 'dlv',
+  conversation: 'cnv',
   runner: 'rnr',
   audit: 'aud',
   request: 'req',

@@ -6,6 +6,7 @@ import { health } from './health.ts';
 import { type AppEnv, requestScope, type ScopeOptions } from './lib/context.ts';
 import { safeErrorMessage } from './lib/log.ts';
 import { ProblemError, problemBody, problemResponse } from './lib/problem.ts';
+import { receiveHook } from './triggers/ingress/hook.ts';
 
 // Routing by path. Everything not listed in wrangler.toml's
 // assets.run_worker_first is served from the dashboard's static assets
@@ -19,8 +20,10 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.get('/healthz', health);
   app.route('/api', controlPlane());
   app.route('/', edge());
+  // Webhook ingress (workers/triggers): public, signed by the sender, answered before any work.
+  app.post('/hooks/:triggerId', receiveHook);
   app.all('/hooks/:triggerId', () => {
-    throw new ProblemError('not_found', 'No such trigger.');
+    throw new ProblemError('method_not_allowed', 'Webhooks are POSTed.', { headers: { allow: 'POST' } });
   });
 
   app.notFound((c) => {

@@ -10,6 +10,7 @@ import {
 import { ApiError } from './api/client.ts';
 import { meQuery } from './api/session.ts';
 import { AuditPage, auditSearch } from './audit/audit-page.tsx';
+import { DevicePage } from './auth/device-page.tsx';
 import { LoginPage } from './auth/login-page.tsx';
 import { WelcomePage } from './auth/welcome-page.tsx';
 import { ConnectionPage } from './connections/connection-page.tsx';
@@ -77,6 +78,18 @@ const welcome = createRoute({
   component: WelcomePage,
 });
 
+/** Approve a CLI login (`airlock login`; ADR 0170), logged in, with the code from the link or typed. */
+const device = createRoute({
+  getParentRoute: () => root,
+  path: '/device',
+  validateSearch: (search: Record<string, unknown>): { code?: string } =>
+    typeof search.code === 'string' ? { code: search.code } : {},
+  beforeLoad: ({ context, location }) => requireLogin(context.queryClient, location.href),
+  component: function Device() {
+    return <DevicePage code={device.useSearch().code} />;
+  },
+});
+
 const org = createRoute({
   getParentRoute: () => root,
   path: '/orgs/$orgId',
@@ -122,6 +135,7 @@ const tree = root.addChildren([
   login,
   index,
   welcome,
+  device,
   org.addChildren([
     overview,
     connections,

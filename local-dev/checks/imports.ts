@@ -79,7 +79,16 @@ interface Workspace {
 
 function workspaces(root: string): Workspace[] {
   const list: Workspace[] = [];
-  for (const dir of ['config', 'schema', 'workers', 'durable-objects', 'dashboard', 'runner', 'local-dev']) {
+  for (const dir of [
+    'config',
+    'schema',
+    'workers',
+    'durable-objects',
+    'dashboard',
+    'runner',
+    'local-dev',
+    'cli',
+  ]) {
     const file = join(root, dir, 'package.json');
     if (!existsSync(file)) continue;
     const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name: string; exports?: Record<string, string> };

@@ -15,6 +15,7 @@ import { ROOT } from '../paths.ts';
 import { type Child, spawnGroup } from '../process.ts';
 import { freePort, waitFor } from '../services/ports.ts';
 import { type AnthropicScript, type AnthropicStandIn, startAnthropicStandIn } from '../standins/anthropic.ts';
+import { type E2bStandIn, startE2bStandIn } from '../standins/e2b/index.ts';
 import { type GithubStandIn, startGithubStandIn } from '../standins/github.ts';
 import { type OpenAiStandIn, type Script, startOpenAiStandIn } from '../standins/openai.ts';
 import type { TestStackInfo } from '../test-global-setup.ts';
@@ -33,7 +34,11 @@ export interface CredentiallessWorld {
   readonly workerUrl: string;
   readonly orgId: string;
   readonly apiToken: string;
+  /** The Docker runner (empty when the world runs remote sandboxes only). */
   readonly runnerId: string;
+  readonly provider: 'docker' | 'e2b';
+  /** The E2B stand-in (provider `e2b`): its API, its sandboxes, its faults. */
+  readonly e2b: E2bStandIn | null;
   readonly openai: OpenAiStandIn & { readonly apiKey: string };
   readonly anthropic: AnthropicStandIn & { readonly apiKey: string };
   readonly github: GithubStandIn & {
@@ -139,7 +144,12 @@ export interface WorldOptions {
   readonly capacity?: number;
   /** Extra AIRLOCK_* variables for the Worker. */
   readonly vars?: Readonly<Record<string, string>>;
+  /** Where sandboxes run: the runner's Docker (default), or the E2B stand-in (no runner at all). */
+  readonly provider?: 'docker' | 'e2b';
 }
+
+/** The Worker's public name in the stand-ins' world: remote sandboxes dial `ws://` + this (port 80). */
+export const GATEWAY_HOST = 'airlock-gateway.test';
 
 export async function startCredentiallessWorld(
   stack: TestStackInfo,
@@ -194,7 +204,21 @@ export async function startCredentiallessWorld(
 
     const port = await freePort();
     const workerUrl = `http://127.0.0.1:${port}`;
-    const vars = { ...stack.vars, AIRLOCK_SERVICES_PUBLIC_URL: workerUrl, ...options.vars };
+    const provider = options.provider ?? 'docker';
+    let e2b: E2bStandIn | null = null;
+    if (provider === 'e2b') {
+      e2b = await startE2bStandIn({ world: { [GATEWAY_HOST]: `127.0.0.1:${port}` }, tag: `cl${port}` });
+      stops.push(e2b.close);
+    }
+    const remote =
+      e2b === null
+        ? {}
+        : {
+            AIRLOCK_SERVICES_TUNNEL_PUBLIC_URL: `ws://${GATEWAY_HOST}`,
+            AIRLOCK_SANDBOX_E2B_API_URL: e2b.apiUrl,
+            AIRLOCK_SANDBOX_E2B_SANDBOX_URL: e2b.sandboxUrl,
+          };
+    const vars = { ...stack.vars, AIRLOCK_SERVICES_PUBLIC_URL: workerUrl, ...remote, ...options.vars };
     const worker: Child = await startWranglerDev({
       port,
       envFile: writeDevVars(join(dir, 'vars.env'), vars),
@@ -252,6 +276,20 @@ export async function startCredentiallessWorld(
       return (text === '' ? undefined : JSON.parse(text)) as T;
     };
 
+    const standIn = e2b;
+    if (standIn !== null)
+      return {
+        ...common(),
+        runnerId: '',
+        secrets: () =>
+          [...secrets(''), { name: 'e2b api key', value: standIn.apiKey }].filter(
+            (s) => s.value.length >= 16,
+          ),
+        containerOf: async (sandboxId) =>
+          [...standIn.registry.sandboxes.values()].find((s) => s.metadata.airlockSandboxId === sandboxId)
+            ?.containerId,
+      };
+
     // A runner registered through the API, run as its own process against the Worker.
     const registered = await api<{ runner: { id: string }; token: string }>(
       'POST',
@@ -289,45 +327,9 @@ export async function startCredentiallessWorld(
     );
 
     return {
-      workerUrl,
-      orgId,
-      apiToken,
+      ...common(),
       runnerId,
-      openai: Object.assign(openai, { apiKey: openaiKey }),
-      anthropic: Object.assign(anthropic, { apiKey: anthropicKey }),
-      github: Object.assign(github, { appId, installationId, privateKeyPem: app.privateKey }),
-      bareRepo: join(dir, 'repos/acme/widgets.git'),
-      config,
-      docker,
-      baseImage: base.imageId,
-      script: (next) => {
-        script = next;
-      },
-      scriptAnthropic: (next) => {
-        anthropicScript = next;
-      },
-      api,
-      request,
-      secrets: () =>
-        [
-          { name: 'openai api key', value: openaiKey },
-          { name: 'anthropic api key', value: anthropicKey },
-          { name: 'github app private key', value: app.privateKey },
-          ...github.issuedTokens.map((value, i) => ({ name: `github installation token ${i + 1}`, value })),
-          { name: 'airlock api token', value: apiToken },
-          { name: 'runner token', value: registered.token },
-          { name: 'login cookie', value: cookie.slice(cookie.indexOf('=') + 1) },
-          { name: 'auth pepper', value: config.auth.pepper },
-          ...Object.entries(config.tokens).flatMap(([purpose, keys]) =>
-            Object.entries(keys.keys).map(([kid, value]) => ({ name: `${purpose} token key ${kid}`, value })),
-          ),
-          ...Object.entries(config.integrations.master_keys).map(([version, value]) => ({
-            name: `master key v${version}`,
-            value,
-          })),
-          { name: 'kv rest token', value: config.kv.rest_token },
-          { name: 'mail api key', value: config.mail.http_api_key ?? '' },
-        ].filter((s) => s.value.length >= 16),
+      secrets: () => secrets(registered.token).filter((s) => s.value.length >= 16),
       containerOf: async (sandboxId) =>
         (
           await docker.listContainers({
@@ -335,9 +337,56 @@ export async function startCredentiallessWorld(
             filters: { label: [`${LABEL.sandbox}=${sandboxId}`, `${LABEL.runner}=${runnerId}`] },
           })
         )[0]?.Id,
-      logs: () => lines.join('\n'),
-      stop,
     };
+
+    function common(): Omit<CredentiallessWorld, 'runnerId' | 'secrets' | 'containerOf'> {
+      return {
+        workerUrl,
+        orgId,
+        apiToken,
+        provider,
+        e2b,
+        openai: Object.assign(openai, { apiKey: openaiKey }),
+        anthropic: Object.assign(anthropic, { apiKey: anthropicKey }),
+        github: Object.assign(github, { appId, installationId, privateKeyPem: app.privateKey }),
+        bareRepo: join(dir, 'repos/acme/widgets.git'),
+        config,
+        docker,
+        baseImage: base.imageId,
+        script: (next) => {
+          script = next;
+        },
+        scriptAnthropic: (next) => {
+          anthropicScript = next;
+        },
+        api,
+        request,
+        logs: () => lines.join('\n'),
+        stop,
+      };
+    }
+
+    function secrets(runnerToken: string): Secret[] {
+      return [
+        { name: 'openai api key', value: openaiKey },
+        { name: 'anthropic api key', value: anthropicKey },
+        { name: 'github app private key', value: app.privateKey },
+        ...github.issuedTokens.map((value, i) => ({ name: `github installation token ${i + 1}`, value })),
+        { name: 'airlock api token', value: apiToken },
+        { name: 'runner token', value: runnerToken },
+        { name: 'login cookie', value: cookie.slice(cookie.indexOf('=') + 1) },
+        { name: 'auth pepper', value: config.auth.pepper },
+        ...Object.entries(config.tokens).flatMap(([purpose, keys]) =>
+          Object.entries(keys.keys).map(([kid, value]) => ({ name: `${purpose} token key ${kid}`, value })),
+        ),
+        ...Object.entries(config.integrations.master_keys).map(([version, value]) => ({
+          name: `master key v${version}`,
+          value,
+        })),
+        { name: 'kv rest token', value: config.kv.rest_token },
+        { name: 'mail api key', value: config.mail.http_api_key ?? '' },
+      ];
+    }
   } catch (error) {
     await stop();
     throw error;

@@ -10,6 +10,8 @@ export interface PublishedProfile {
   readonly snapshotId: string;
   readonly modelConnectionId: string;
   readonly githubConnectionId: string;
+  /** The org's E2B connection, on a world whose sandboxes run at the E2B stand-in. */
+  readonly providerConnectionId: string | null;
 }
 
 export interface SnapshotView {
@@ -47,6 +49,7 @@ export async function publishAgentProfile(
 ): Promise<PublishedProfile> {
   const org = `/orgs/${world.orgId}`;
   const suffix = Math.random().toString(36).slice(2, 8);
+  const provider = world.e2b === null ? null : await e2bConnection(world);
   const kind = input.model ?? 'openai';
   const stand = kind === 'openai' ? world.openai : world.anthropic;
   const model = await world.api<{ id: string }>('POST', `${org}/connections`, {
@@ -73,7 +76,8 @@ export async function publishAgentProfile(
     ...(input.agentVersion === undefined ? {} : { agentVersion: input.agentVersion }),
     ...(input.agentInstructions === undefined ? {} : { agentInstructions: input.agentInstructions }),
     ...(input.envVars === undefined ? {} : { envVars: input.envVars }),
-    sandboxProvider: 'docker',
+    sandboxProvider: world.provider,
+    ...(provider === null ? {} : { providerConnectionId: provider }),
     modelConnectionId: model.id,
     gitConnectionId: github.id,
     repositories: [{ repository: 'acme/widgets' }],
@@ -90,6 +94,7 @@ export async function publishAgentProfile(
     snapshotId: published.snapshot.id,
     modelConnectionId: model.id,
     githubConnectionId: github.id,
+    providerConnectionId: provider,
   };
 }
 
@@ -99,6 +104,18 @@ export function publishCodexProfile(
   input: { name?: string; setupScript?: string } = {},
 ): Promise<PublishedProfile> {
   return publishAgentProfile(world, { ...input, runtime: 'codex', model: 'openai' });
+}
+
+/** The org's own E2B account (the stand-in's), as a sandbox-provider connection. */
+export async function e2bConnection(world: CredentiallessWorld): Promise<string> {
+  if (world.e2b === null) throw new Error('this world has no E2B stand-in');
+  const created = await world.api<{ id: string }>('POST', `/orgs/${world.orgId}/connections`, {
+    integration: 'e2b',
+    name: `E2B ${Math.random().toString(36).slice(2, 8)}`,
+    config: { base_url: world.e2b.apiUrl },
+    credentials: { api_key: world.e2b.apiKey },
+  });
+  return created.id;
 }
 
 export async function waitForSnapshot(

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, randomBytes, timingSafeEqual, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type RestState, serveRest } from './github-rest.ts';
 
 // A local stand-in for the parts of GitHub an agent session touches, faithful
 // to GitHub's wire formats:
@@ -11,6 +12,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 //   `git-receive-pack`) served by Debian's real `git http-backend`, accepting
 //   only Basic `x-access-token:<installation token>` (or a configured PAT), as
 //   GitHub does for HTTPS git.
+// - the REST calls a run's report makes, and webhooks sent as GitHub sends
+//   them: see github-rest.ts.
 
 export interface GithubStandInInput {
   /** Directory holding bare repositories as `{owner}/{repo}.git`. */
@@ -30,6 +33,8 @@ export interface GithubStandInInput {
 
 export interface GithubStandIn {
   readonly url: string;
+  /** What the REST API received: comments posted (the reports), pull requests opened. */
+  readonly rest: RestState;
   /** Installation tokens minted so far (to assert the sandbox never saw one). */
   readonly issuedTokens: readonly string[];
   /** Every request: path, and which credential (if any) authenticated it. */
@@ -166,6 +171,11 @@ async function gitBackend(
 export async function startGithubStandIn(input: GithubStandInInput): Promise<GithubStandIn> {
   const issued = new Map<string, number>(); // token → expiry (ms)
   const requests: Array<GithubStandIn['requests'][number]> = [];
+  const rest: RestState = { comments: [], pulls: [] };
+  const url = () => {
+    const address = server.address();
+    return `http://${input.host ?? '127.0.0.1'}:${typeof address === 'object' && address ? address.port : 0}`;
+  };
   const ttl = (input.tokenTtlSeconds ?? 3600) * 1000;
   const pats = input.personalTokens ?? [];
 
@@ -240,8 +250,17 @@ export async function startGithubStandIn(input: GithubStandInInput): Promise<Git
     const kind = bearer === undefined ? undefined : tokenKind(bearer);
     requests.push({ method, path, credential: kind ?? (bearer ? 'rejected' : 'none') });
     if (!kind) return githubError(res, 401, 'Bad credentials');
-    if (method === 'GET' && path === '/installation/repositories')
+    if (method === 'GET' && path.replace(/^\/api\/v3/, '') === '/installation/repositories')
       return json(res, 200, { total_count: 0, repositories: [] });
+    if (
+      await serveRest(req, res, {
+        projectRoot: input.projectRoot,
+        baseUrl: url(),
+        credential: kind,
+        state: rest,
+      })
+    )
+      return;
     return githubError(res, 404, 'Not Found');
   });
 
@@ -253,6 +272,7 @@ export async function startGithubStandIn(input: GithubStandInInput): Promise<Git
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://${input.host ?? '127.0.0.1'}:${port}`,
+    rest,
     get issuedTokens() {
       return [...issued.keys()];
     },

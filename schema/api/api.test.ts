@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as db from '../db/tables/enums.ts';
-import { CronError, cronMatches, isTimeZone, parseCron } from './cron.ts';
+import { CronError, isTimeZone, latestRun, nextRuns, parseSchedule, scheduleProblem } from './cron.ts';
 import * as api from './enums.ts';
 import { CreateSession, CreateTrigger } from './index.ts';
 import { can, canAssignRole, ROLE_PERMISSIONS } from './permissions.ts';
@@ -29,28 +29,33 @@ describe('permissions', () => {
 });
 
 describe('cron', () => {
-  it('parses the five fields with ranges, steps, lists and names', () => {
-    const cron = parseCron('*/15 9-17 * JAN,jul MON-FRI');
-    expect(cron.minutes).toEqual([0, 15, 30, 45]);
-    expect(cron.hours).toEqual([9, 10, 11, 12, 13, 14, 15, 16, 17]);
-    expect(cron.months).toEqual([1, 7]);
-    expect(cron.weekdays).toEqual([1, 2, 3, 4, 5]);
-    expect(parseCron('0 0 * * 7').weekdays).toEqual([0]);
-    expect(cronMatches(cron, { minute: 30, hour: 9, day: 3, month: 7, weekday: 1 })).toBe(true);
-    expect(cronMatches(cron, { minute: 30, hour: 9, day: 3, month: 7, weekday: 0 })).toBe(false);
+  it('reads five-field expressions in a time zone, with names, ranges, steps and nicknames', () => {
+    const from = new Date('2026-03-27T12:00:00Z'); // a Friday, two days before Berlin moves to summer time
+    expect(nextRuns('30 9 * * MON-FRI', 'Europe/Berlin', 2, from).map((d) => d.toISOString())).toEqual([
+      '2026-03-30T07:30:00.000Z', // after the change: 09:30 CEST is 07:30 UTC
+      '2026-03-31T07:30:00.000Z',
+    ]);
+    expect(nextRuns('@daily', 'UTC', 1, from)[0]?.toISOString()).toBe('2026-03-28T00:00:00.000Z');
+    expect(latestRun('*/15 * * * *', 'UTC', new Date('2026-03-27T12:14:59Z'))?.toISOString()).toBe(
+      '2026-03-27T12:00:00.000Z',
+    );
+    // A run time exactly at the reference counts as the latest.
+    expect(latestRun('0 12 * * *', 'UTC', from)?.toISOString()).toBe('2026-03-27T12:00:00.000Z');
     // Both day fields restricted: either may match (cron's OR rule).
-    const either = parseCron('0 0 1 * MON');
-    expect(cronMatches(either, { minute: 0, hour: 0, day: 1, month: 3, weekday: 4 })).toBe(true);
-    expect(cronMatches(either, { minute: 0, hour: 0, day: 2, month: 3, weekday: 1 })).toBe(true);
-    expect(cronMatches(either, { minute: 0, hour: 0, day: 2, month: 3, weekday: 2 })).toBe(false);
+    expect(nextRuns('0 0 1 * MON', 'UTC', 2, from).map((d) => d.toISOString())).toEqual([
+      '2026-03-30T00:00:00.000Z',
+      '2026-04-01T00:00:00.000Z',
+    ]);
   });
 
-  it('rejects malformed expressions with the field at fault', () => {
-    expect(() => parseCron('* * * *')).toThrow('expected 5 fields');
-    expect(() => parseCron('60 * * * *')).toThrow('minute: 60 is outside 0-59');
-    expect(() => parseCron('* * * * FUNDAY')).toThrow(CronError);
-    expect(() => parseCron('5-1 * * * *')).toThrow('runs backwards');
-    expect(() => parseCron('*/0 * * * *')).toThrow('step');
+  it('rejects malformed expressions with the field at fault, and ones that never fire', () => {
+    expect(scheduleProblem('* * * *', 'UTC')).toMatch(/five, six, or seven/);
+    expect(scheduleProblem('* * * * * *', 'UTC')).toMatch(/requires exactly 5 parts/);
+    expect(scheduleProblem('60 * * * *', 'UTC')).toBe('Invalid value for minute: 60');
+    expect(scheduleProblem('5-1 * * * *', 'UTC')).toMatch(/From value is larger/);
+    expect(scheduleProblem('0 0 30 2 *', 'UTC')).toBe('the expression never fires');
+    expect(() => parseSchedule('*/0 * * * *')).toThrow(CronError);
+    expect(scheduleProblem('0 9 * * MON', 'America/New_York')).toBeNull();
   });
 
   it('knows IANA time zones', () => {

@@ -1,110 +1,13 @@
-// Five-field cron expressions (minute hour day-of-month month day-of-week),
-// parsed into explicit value sets so a scheduler can test a minute cheaply.
-// Supports `*`, `n`, `a-b`, `*/s`, `a-b/s`, lists, and JAN-DEC / SUN-SAT names.
+import { Cron } from 'croner';
 
-export interface Cron {
-  readonly minutes: readonly number[];
-  readonly hours: readonly number[];
-  readonly days: readonly number[];
-  readonly months: readonly number[];
-  /** 0-6, Sunday = 0 (7 is accepted as Sunday). */
-  readonly weekdays: readonly number[];
-  /** Whether day-of-month / day-of-week were `*` (cron's OR rule applies only when both are restricted). */
-  readonly anyDay: boolean;
-  readonly anyWeekday: boolean;
-}
+// Schedules: five-field cron expressions (minute hour day-of-month month
+// day-of-week, with names, ranges, steps, lists, `L`, `#` and nicknames such as
+// `@daily`) read in an IANA time zone. Parsing and evaluation are croner's —
+// a well-kept library that handles DST gaps and repeats — so the API, the
+// dashboard and the scheduler agree on every run time.
 
-export class CronError extends Error {}
-
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-
-interface FieldDef {
-  readonly name: string;
-  readonly min: number;
-  readonly max: number;
-  readonly names?: readonly string[];
-  readonly namesFrom?: number;
-}
-
-const FIELDS: readonly FieldDef[] = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: MONTHS, namesFrom: 1 },
-  { name: 'day of week', min: 0, max: 7, names: DAYS, namesFrom: 0 },
-];
-
-function value(text: string, field: FieldDef): number {
-  const upper = text.toUpperCase();
-  const named = field.names?.indexOf(upper) ?? -1;
-  if (named >= 0) return named + (field.namesFrom ?? 0);
-  if (!/^\d{1,2}$/.test(text)) throw new CronError(`${field.name}: "${text}" is not a number`);
-  const n = Number(text);
-  if (n < field.min || n > field.max)
-    throw new CronError(`${field.name}: ${n} is outside ${field.min}-${field.max}`);
-  return n;
-}
-
-function parseField(text: string, field: FieldDef): number[] {
-  const out = new Set<number>();
-  for (const part of text.split(',')) {
-    const [range = '', stepText] = part.split('/');
-    const step = stepText === undefined ? 1 : Number(stepText);
-    if (stepText !== undefined && (!/^\d{1,2}$/.test(stepText) || step < 1))
-      throw new CronError(`${field.name}: step "${stepText}" must be a positive number`);
-    let lo: number;
-    let hi: number;
-    if (range === '*') [lo, hi] = [field.min, field.max];
-    else if (range.includes('-')) {
-      const [a = '', b = ''] = range.split('-');
-      [lo, hi] = [value(a, field), value(b, field)];
-      if (lo > hi) throw new CronError(`${field.name}: range ${range} runs backwards`);
-    } else {
-      lo = value(range, field);
-      hi = stepText === undefined ? lo : field.max;
-    }
-    for (let n = lo; n <= hi; n += step) out.add(n);
-  }
-  return [...out].sort((a, b) => a - b);
-}
-
-export function parseCron(expression: string): Cron {
-  const parts = expression.trim().split(/\s+/);
-  if (parts.length !== 5)
-    throw new CronError(`expected 5 fields (minute hour day month weekday), got ${parts.length}`);
-  const [minute = '', hour = '', day = '', month = '', weekday = ''] = parts;
-  const [m, h, d, mo, w] = [minute, hour, day, month, weekday].map((p, i) =>
-    parseField(p, FIELDS[i] as FieldDef),
-  );
-  return {
-    minutes: m ?? [],
-    hours: h ?? [],
-    days: d ?? [],
-    months: mo ?? [],
-    weekdays: [...new Set((w ?? []).map((x) => x % 7))].sort((a, b) => a - b),
-    anyDay: day === '*',
-    anyWeekday: weekday === '*',
-  };
-}
-
-export interface WallClock {
-  readonly minute: number;
-  readonly hour: number;
-  readonly day: number;
-  readonly month: number;
-  readonly weekday: number;
-}
-
-export function cronMatches(cron: Cron, at: WallClock): boolean {
-  if (!cron.minutes.includes(at.minute) || !cron.hours.includes(at.hour) || !cron.months.includes(at.month))
-    return false;
-  const dayOk = cron.days.includes(at.day);
-  const weekdayOk = cron.weekdays.includes(at.weekday);
-  if (cron.anyDay && cron.anyWeekday) return true;
-  if (cron.anyDay) return weekdayOk;
-  if (cron.anyWeekday) return dayOk;
-  return dayOk || weekdayOk;
+export class CronError extends Error {
+  override readonly name = 'CronError';
 }
 
 /** Whether `zone` is an IANA time zone this runtime knows. */
@@ -115,5 +18,40 @@ export function isTimeZone(zone: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The schedule as croner reads it; throws CronError with croner's reason (without its prefix). */
+export function parseSchedule(expression: string, timezone = 'UTC'): Cron {
+  if (expression.length > 200) throw new CronError('expected at most 200 characters');
+  let cron: Cron;
+  try {
+    // `domAndDow: false`: cron's classic OR when both day fields are restricted.
+    cron = new Cron(expression.trim(), { timezone, mode: '5-part', domAndDow: false });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new CronError(message.replace(/^Cron(Pattern|Date): /, ''));
+  }
+  return cron;
+}
+
+/** The next `count` run times strictly after `from` (fewer if the expression stops matching). */
+export function nextRuns(expression: string, timezone: string, count: number, from: Date): Date[] {
+  return parseSchedule(expression, timezone).nextRuns(count, from);
+}
+
+/** The latest run time at or before `at`, or null if there was none. */
+export function latestRun(expression: string, timezone: string, at: Date): Date | null {
+  // previousRuns looks strictly before its reference: one millisecond on includes `at` itself.
+  return parseSchedule(expression, timezone).previousRuns(1, new Date(at.getTime() + 1))[0] ?? null;
+}
+
+/** A problem with the schedule for a validation message, or null when it is usable. */
+export function scheduleProblem(expression: string, timezone: string): string | null {
+  try {
+    const next = parseSchedule(expression, timezone).nextRun(new Date());
+    return next === null ? 'the expression never fires' : null;
+  } catch (error) {
+    return error instanceof CronError ? error.message : 'invalid cron expression';
   }
 }

@@ -20,6 +20,18 @@ export const SESSION_STATUSES = [
 ] as const;
 export const SESSION_MODES = ['interactive', 'headless'] as const;
 export const TRIGGER_KINDS = ['webhook', 'schedule', 'chat'] as const;
+export const DELIVERY_STATUSES = [
+  'received',
+  'started',
+  'deduped',
+  'filtered',
+  'ignored',
+  'rejected',
+  'failed',
+] as const;
+export const DELIVERY_SOURCES = ['github', 'slack', 'generic', 'schedule', 'redelivery', 'test'] as const;
+export const REPORT_STATUSES = ['pending', 'sent', 'failed', 'skipped'] as const;
+export const TURN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export const RUNNER_STATUSES = ['pending', 'online', 'offline', 'revoked'] as const;
 export const AUDIT_KINDS = ['egress', 'control'] as const;
 /** `leak_blocked`: the request carried a secret to where it does not belong (ADR 0125). */

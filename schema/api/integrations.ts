@@ -40,7 +40,7 @@ export const Integration = z
     family: z.string(),
     displayName: z.string(),
     description: z.string(),
-    kind: z.enum(['model', 'git', 'connector']),
+    kind: z.enum(['model', 'git', 'connector', 'sandbox_provider']),
     modelApi: z.enum(['openai', 'anthropic']).nullable(),
     credentialSource: z.enum(['secret', 'github_app', 'oauth2']),
     credentialFields: z.array(FieldSpec),

@@ -99,6 +99,8 @@ export const ProfileVersion = z
     sandboxProvider: z.enum(SANDBOX_PROVIDERS),
     modelConnectionId: z.string().nullable(),
     gitConnectionId: z.string().nullable(),
+    /** E2B/Modal: the sandbox-provider connection whose account runs it; null for Docker or deployment keys. */
+    providerConnectionId: z.string().nullable(),
     repositories: z.array(RepositoryRef),
     connectorBindings: z.array(ConnectorBinding),
     setupScript: z.string(),
@@ -146,6 +148,7 @@ export const UpdateDraft = z
     sandboxProvider: z.enum(SANDBOX_PROVIDERS).optional(),
     modelConnectionId: z.string().min(1).max(64).nullable().optional(),
     gitConnectionId: z.string().min(1).max(64).nullable().optional(),
+    providerConnectionId: z.string().min(1).max(64).nullable().optional(),
     repositories: z.array(RepositoryRef).max(50).optional(),
     connectorBindings: z.array(ConnectorBinding).max(50).optional(),
     setupScript: z.string().max(65536).optional(),

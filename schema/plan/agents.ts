@@ -2,10 +2,10 @@ import type { z } from 'zod';
 import type { AgentSpec } from './types.ts';
 
 // The agent runtimes Airlock runs: how each is started (interactive in a PTY
-// the browser attaches to; headless with the prompt as its last argument),
-// the npm package its CLI comes from, and the CLI version Airlock last
-// verified end to end (ADR 0150). What each runtime is configured with lives
-// in `runtimes/`.
+// the browser attaches to; headless with the prompt as its last argument, and a
+// conversation's follow-ups resume the last run with the next prompt), the npm
+// package its CLI comes from, and the CLI version Airlock last verified end to
+// end (ADR 0150). What each runtime is configured with lives in `runtimes/`.
 
 export type AgentRuntime = 'codex' | 'opencode' | 'claude-code';
 
@@ -20,13 +20,27 @@ export const AGENTS: Readonly<Record<AgentRuntime, Omit<z.infer<typeof AgentSpec
     interactive: ['codex'],
     // The sandbox is the container itself: Codex's own sandbox (bubblewrap) has nothing to add.
     headless: ['codex', 'exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'],
+    followUp: [
+      'codex',
+      'exec',
+      'resume',
+      '--last',
+      '--skip-git-repo-check',
+      '--dangerously-bypass-approvals-and-sandbox',
+    ],
   },
-  opencode: { runtime: 'opencode', interactive: ['opencode'], headless: ['opencode', 'run'] },
+  opencode: {
+    runtime: 'opencode',
+    interactive: ['opencode'],
+    headless: ['opencode', 'run'],
+    followUp: ['opencode', 'run', '--continue'],
+  },
   // Headless runs have no one to approve a tool call; the container is the boundary.
   'claude-code': {
     runtime: 'claude-code',
     interactive: ['claude'],
     headless: ['claude', '-p', '--dangerously-skip-permissions'],
+    followUp: ['claude', '-p', '--dangerously-skip-permissions', '--continue'],
   },
 };
 

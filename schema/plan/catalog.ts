@@ -18,10 +18,16 @@ export type IntegrationKey =
   | 'slack'
   | 'jira'
   | 'signoz'
-  | 'http_api_key';
+  | 'http_api_key'
+  | 'e2b'
+  | 'modal';
 
-/** model: an agent's model API; git: repositories; connector: tools the agent may call. */
-export type IntegrationKind = 'model' | 'git' | 'connector';
+/**
+ * model: an agent's model API; git: repositories; connector: tools the agent may call;
+ * sandbox_provider: the account remote sandboxes run in (E2B, Modal) — used by the control plane
+ * only, never bound into a plan, so its credential can reach no sandbox (ADR 0163).
+ */
+export type IntegrationKind = 'model' | 'git' | 'connector' | 'sandbox_provider';
 
 /** Wire protocol of a model API; agent runtimes declare which they speak. */
 export type ModelApi = 'openai' | 'anthropic';
@@ -226,6 +232,12 @@ export const CATALOG: readonly IntegrationDefinition[] = [
         multiline: true,
         pattern: '^-----BEGIN (RSA )?PRIVATE KEY-----[\\s\\S]+-----END (RSA )?PRIVATE KEY-----\\s*$',
         patternHint: 'a PEM private key',
+      }),
+      apiKey('webhook_secret', "App's webhook secret", {
+        required: false,
+        minLength: 16,
+        maxLength: 256,
+        help: 'Lets webhook triggers with secretFrom "connection" verify the App\'s deliveries',
       }),
     ],
     configFields: [
@@ -482,6 +494,76 @@ export const CATALOG: readonly IntegrationDefinition[] = [
         field: 'api_key',
       },
     ],
+    passthrough: [],
+    env: {},
+  },
+  {
+    key: 'e2b',
+    family: 'sandbox',
+    displayName: 'E2B (sandbox provider)',
+    description:
+      'Runs this org’s sandboxes and snapshot builds in its own E2B account. The key is used by the control plane only and never enters a sandbox.',
+    kind: 'sandbox_provider',
+    credentialSource: 'secret',
+    credentialFields: [apiKey('api_key', 'E2B API key')],
+    configFields: [
+      {
+        ...BASE_URL,
+        label: 'API URL override',
+        help: 'E2B’s API is https://api.e2b.app; set this only for a self-hosted E2B.',
+      },
+      {
+        name: 'domain',
+        label: 'Sandbox domain',
+        secret: false,
+        required: false,
+        pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$',
+        patternHint: 'a DNS name such as e2b.app',
+        maxLength: 253,
+        destination: true,
+        help: 'Where envd is reached (sandbox.<domain>); e2b.app unless self-hosted.',
+      },
+    ],
+    defaultBaseUrl: 'https://api.e2b.app',
+    override: 'upstream',
+    routes: [],
+    passthrough: [],
+    env: {},
+  },
+  {
+    key: 'modal',
+    family: 'sandbox',
+    displayName: 'Modal (sandbox provider)',
+    description:
+      'Runs this org’s sandboxes and snapshot builds in its own Modal workspace, through a runner with the Modal backend. The token is used by the control plane and that runner only; it never enters a sandbox.',
+    kind: 'sandbox_provider',
+    credentialSource: 'secret',
+    credentialFields: [
+      apiKey('token_secret', 'Token secret', {
+        pattern: '^[A-Za-z0-9_-]+$',
+        patternHint: 'a Modal token secret (as-…)',
+        maxLength: 256,
+      }),
+    ],
+    configFields: [
+      {
+        name: 'token_id',
+        label: 'Token ID',
+        secret: false,
+        required: true,
+        pattern: '^[A-Za-z0-9_-]{1,128}$',
+        patternHint: 'a Modal token id (ak-…)',
+        maxLength: 128,
+      },
+      {
+        ...BASE_URL,
+        label: 'API endpoint override',
+        help: 'Modal’s API is https://api.modal.com; set this only for a local stand-in.',
+      },
+    ],
+    defaultBaseUrl: 'https://api.modal.com',
+    override: 'upstream',
+    routes: [],
     passthrough: [],
     env: {},
   },

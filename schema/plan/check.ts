@@ -108,6 +108,18 @@ export function checkVersion(
       );
       return undefined;
     }
+    // A sandbox provider's account key is the control plane's: it is never bound into a plan,
+    // so neither its credential nor a route to use it can reach a sandbox (ADR 0163).
+    if (def.kind === 'sandbox_provider') {
+      issues.push(
+        issue(
+          'KIND_MISMATCH',
+          path,
+          `${def.displayName} is a sandbox provider; choose it as the profile's provider connection, not here`,
+        ),
+      );
+      return undefined;
+    }
     const configIssues = checkFields(def.configFields, connection.config);
     if (configIssues.length > 0) {
       const first = configIssues[0];

@@ -333,6 +333,7 @@ describe('compileRuntimePlan', () => {
       version: VERIFIED_AGENT_VERSIONS['claude-code'],
       interactive: ['claude'],
       headless: ['claude', '-p', '--dangerously-skip-permissions'],
+      followUp: ['claude', '-p', '--dangerously-skip-permissions', '--continue'],
     });
     expect(claude.env.ANTHROPIC_API_KEY).toBe(PLACEHOLDER_SECRET);
     const opencode = compileRuntimePlan({

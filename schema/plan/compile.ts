@@ -138,6 +138,7 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
       version: agentVersionOf(version.agentRuntime, version.agentVersion),
       interactive: [...agent.interactive],
       headless: [...agent.headless],
+      ...(agent.followUp === undefined ? {} : { followUp: [...agent.followUp] }),
     },
     ...(secretsInSandbox.length === 0 ? {} : { secretsInSandbox }),
     stopSessionOnLeak: version.stopSessionOnLeak === true,

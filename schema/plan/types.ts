@@ -117,6 +117,8 @@ export const AgentSpec = z.strictObject({
   interactive: z.array(z.string()).min(1),
   /** Headless command; the prompt is appended as the last argument. */
   headless: z.array(z.string()).min(1),
+  /** A follow-up turn in the same conversation (headless, resuming the last run); the prompt last. */
+  followUp: z.array(z.string()).min(1).optional(),
 });
 
 export const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');

@@ -6,7 +6,7 @@ import { recordAudit } from '../control-plane/audit/record.ts';
 import { loadRuntimePlan } from '../control-plane/profiles/compile-plan.ts';
 import { refusalSummary, roleOf, setupTestRefusals } from '../control-plane/profiles/setup-test-access.ts';
 import type { Database } from '../lib/db.ts';
-import type { ProviderKind } from '../providers/types.ts';
+import type { ProviderKind, SandboxRef } from '../providers/types.ts';
 
 // The snapshots row as the build moves it: pending → building → ready | failed,
 // each move guarded by the current status (a retried step changes nothing
@@ -18,6 +18,8 @@ export interface BuildContext {
   readonly orgId: string;
   readonly kind: 'snapshot' | 'setup_test';
   readonly provider: ProviderKind;
+  /** E2B/Modal: the version's sandbox-provider connection (null: Docker, or the deployment's keys). */
+  readonly providerConnectionId: string | null;
   readonly createdBy: string;
   readonly setupScript: string;
   readonly resources: SandboxResources;
@@ -101,10 +103,11 @@ export async function beginBuild(db: Database, config: Config, snapshotId: strin
       orgId: row.orgId,
       kind: row.kind,
       provider: row.provider,
+      providerConnectionId: version.providerConnectionId,
       createdBy: row.createdBy,
       setupScript: version.setupScript,
       resources: version.resources,
-      image: config.sandbox.docker.base_image,
+      image: baseImage(config, row.provider),
       npmRegistry: registry,
       plan: { ...outcome.plan, passthrough },
     },
@@ -134,17 +137,38 @@ async function setupTestRecheck(
   return refusals.length === 0 ? null : refusalSummary(role, refusals);
 }
 
-/** The sandbox exists on this runner: teardown can find it even if the workflow lost its ref. */
-export async function recordRunner(db: Database, snapshotId: string, runnerId: string | null): Promise<void> {
-  await db.update(snapshots).set({ runnerId }).where(eq(snapshots.id, snapshotId));
+/** What a build starts from: the Docker base image, E2B's base template, Modal's base image. */
+export function baseImage(config: Config, provider: ProviderKind): string {
+  switch (provider) {
+    case 'docker':
+      return config.sandbox.docker.base_image;
+    case 'e2b':
+      return config.sandbox.e2b?.template ?? 'airlock-base';
+    case 'modal':
+      return config.sandbox.modal?.image ?? config.sandbox.docker.base_image;
+  }
 }
 
-export async function runnerOf(db: Database, snapshotId: string): Promise<string | null> {
+/** The sandbox exists (on this runner, at this provider): teardown can find it even if the workflow lost its ref. */
+export async function recordSandbox(db: Database, snapshotId: string, ref: SandboxRef): Promise<void> {
+  await db
+    .update(snapshots)
+    .set({ runnerId: ref.runnerId, sandboxRef: JSON.stringify(ref) })
+    .where(eq(snapshots.id, snapshotId));
+}
+
+export async function sandboxOf(db: Database, snapshotId: string): Promise<SandboxRef | null> {
   const [row] = await db
-    .select({ runnerId: snapshots.runnerId })
+    .select({ sandboxRef: snapshots.sandboxRef })
     .from(snapshots)
     .where(eq(snapshots.id, snapshotId));
-  return row?.runnerId ?? null;
+  if (row?.sandboxRef == null) return null;
+  try {
+    const ref = JSON.parse(row.sandboxRef) as SandboxRef;
+    return typeof ref.sandboxId === 'string' && typeof ref.provider === 'string' ? ref : null;
+  } catch {
+    return null;
+  }
 }
 
 /** building → ready (a snapshot with its image; a setup test without). */

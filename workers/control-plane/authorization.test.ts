@@ -35,6 +35,7 @@ const PARAMS: Record<string, (w: World, role: Role) => string> = {
   sessionId: (w) => w.sessionId,
   runnerId: (w) => w.runnerId,
   triggerId: (w) => w.triggerId,
+  deliveryId: (w) => w.deliveryId,
   inviteId: (w) => w.inviteId,
   memberId: (w) => w.people.member.membershipId,
   tokenId: (w, role) => w.people[role].tokenId,
@@ -53,6 +54,12 @@ const BODIES: Record<string, (w: World) => unknown> = {
   [key('post', '/auth/otp/request')]: () => ({ email: `m-${unique()}@example.test` }),
   [key('post', '/auth/otp/verify')]: () => ({ email: `m-${unique()}@example.test`, code: '000000' }),
   [key('post', '/orgs')]: () => ({ name: 'New', slug: `new-${unique()}` }),
+  [key('post', '/auth/device')]: () => ({ client: { name: 'matrix' } }),
+  [key('post', '/auth/device/token')]: () => ({ deviceCode: `unknown-device-code-${unique()}` }),
+  // An unknown user code answers 422 on the field; the org check comes after it.
+  [key('post', '/auth/device/lookup')]: () => ({ userCode: 'BCDF-GHJK' }),
+  [key('post', '/auth/device/approve')]: (w) => ({ userCode: 'BCDF-GHJK', orgId: w.orgId }),
+  [key('post', '/auth/device/deny')]: () => ({ userCode: 'BCDF-GHJK' }),
   [key('patch', '/orgs/{orgId}')]: () => ({ name: 'Renamed' }),
   [key('patch', '/orgs/{orgId}/members/{memberId}')]: () => ({ role: 'admin' }),
   [key('post', '/orgs/{orgId}/invites')]: () => ({ email: `i-${unique()}@example.test`, role: 'member' }),
@@ -79,6 +86,15 @@ const BODIES: Record<string, (w: World) => unknown> = {
     config: { cron: '*/5 * * * *', timezone: 'Europe/Berlin', promptTemplate: 'Check' },
   }),
   [key('patch', '/orgs/{orgId}/triggers/{triggerId}')]: () => ({ enabled: false }),
+  [key('post', '/orgs/{orgId}/triggers/{triggerId}/test-event')]: () => ({}),
+  [key('post', '/orgs/{orgId}/triggers/{triggerId}/preview')]: () => ({
+    promptTemplate: 'At {{ schedule.time }}',
+  }),
+  [key('post', '/orgs/{orgId}/trigger-preview')]: () => ({
+    kind: 'schedule',
+    config: { cron: '0 9 * * MON', timezone: 'UTC', promptTemplate: 'Weekly at {{ schedule.local }}' },
+  }),
+  [key('post', '/orgs/{orgId}/triggers/{triggerId}/secret')]: () => ({ graceSeconds: 0 }),
 };
 
 interface Target {

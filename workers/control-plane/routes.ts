@@ -1,4 +1,5 @@
 import { auditRoutes } from './audit/routes.ts';
+import { deviceRoutes } from './auth/device-routes.ts';
 import { authRoutes } from './auth/routes.ts';
 import { connectionRoutes } from './connections/routes.ts';
 import { connectionTestRoutes } from './connections/test-connection.ts';
@@ -12,7 +13,9 @@ import { runnerRoutes } from './runners/routes.ts';
 import { ptyTokenRoutes } from './sessions/pty-token.ts';
 import { sessionRoutes } from './sessions/routes.ts';
 import { terminalRoutes } from './sessions/terminals.ts';
+import { turnRoutes } from './sessions/turns.ts';
 import { snapshotRoutes } from './snapshots/routes.ts';
+import { triggerDeliveryRoutes } from './triggers/deliveries.ts';
 import { triggerRoutes } from './triggers/routes.ts';
 
 // The one table of control-plane routes. The app registers these (with their
@@ -21,6 +24,7 @@ import { triggerRoutes } from './triggers/routes.ts';
 
 export const API_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
+  ...deviceRoutes,
   ...integrationRoutes,
   ...orgRoutes,
   ...connectionRoutes,
@@ -31,8 +35,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...sessionRoutes,
   ...ptyTokenRoutes,
   ...terminalRoutes,
+  ...turnRoutes,
   ...runnerRoutes,
   ...quotaRoutes,
   ...triggerRoutes,
+  ...triggerDeliveryRoutes,
   ...auditRoutes,
 ];

@@ -20,6 +20,8 @@ export interface Env {
   readonly CONTROL: Fetcher & ControlPlaneInternalRpc & RunnerEventSink;
   readonly SNAPSHOT_BUILD: Workflow;
   readonly SESSION_LIFECYCLE: Workflow;
+  /** One instance per trigger delivery (named by its id): start, wait, report. */
+  readonly TRIGGER_RUN: Workflow;
   readonly ASSETS: Fetcher;
   readonly [name: `AIRLOCK_${string}`]: string | undefined;
 }

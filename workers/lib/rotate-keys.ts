@@ -45,6 +45,13 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     nonce: 'secret_nonce',
     version: 'secret_key_version',
   },
+  {
+    // A rotated-out webhook secret, still verifying during its grace period.
+    table: 'triggers',
+    ciphertext: 'previous_secret_ciphertext',
+    nonce: 'previous_secret_nonce',
+    version: 'previous_secret_key_version',
+  },
 ];
 
 export interface RotationReport {
@@ -74,7 +81,7 @@ export async function rotateKeys(
   const failures: { table: string; id: string; reason: string }[] = [];
   let raced = 0;
   for (const col of SEALED_COLUMNS) {
-    rotated[col.table] = 0;
+    rotated[col.table] ??= 0;
     const skip = new Set<string>();
     let after = '';
     for (;;) {

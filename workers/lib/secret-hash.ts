@@ -8,6 +8,8 @@ export const HASH_PURPOSE = {
   apiToken: 'api-token',
   otp: 'otp',
   runner: 'runner-jti',
+  deviceCode: 'device-code',
+  deviceUserCode: 'device-user-code',
 } as const;
 
 const encoder = new TextEncoder();

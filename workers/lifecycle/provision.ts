@@ -5,7 +5,7 @@ import type { SandboxPurpose, SandboxResources } from '@airlock/schema/runner';
 import type { Database } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { mintToken } from '../lib/tokens.ts';
-import { sandboxProvider, startupInput } from '../providers/index.ts';
+import { providerFor, sandboxProvider, startupInput } from '../providers/index.ts';
 import {
   ProviderError,
   type ProviderKind,
@@ -60,6 +60,10 @@ export interface ProvisionInput {
   /** A session (default) or a snapshot build (ADR 0111: writable root filesystem). */
   readonly purpose?: SandboxPurpose;
   readonly provider: ProviderKind;
+  /** E2B/Modal: the org's sandbox-provider connection (null: the deployment's keys). */
+  readonly providerConnectionId?: string | null;
+  /** Remote providers: the provider's own kill timer, past which it stops billing whatever happens here. */
+  readonly lifetimeSeconds?: number;
   /** Names this attempt's operations (default `p1`): the same value repeats them, a new one starts over. */
   readonly attempt?: string;
   /** How long sandboxd may take to connect its tunnel (default 60 s). */
@@ -158,9 +162,13 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
   if (!applied.ok)
     throw new ProvisionError('gateway_refused', `The gateway refused the plan: ${applied.message}`);
 
-  const provider = sandboxProvider(input.provider, { env: deps.env, db: deps.db });
   let ref: SandboxRef;
+  let provider: SandboxProvider;
   try {
+    provider = await sandboxProvider(input.provider, deps, {
+      orgId: input.orgId,
+      connectionId: input.providerConnectionId ?? null,
+    });
     ref = await createWithBackoff(
       provider,
       {
@@ -172,6 +180,7 @@ export async function provision(deps: ProvisionDeps, input: ProvisionInput): Pro
         ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
         env,
         tunnelSessionId: input.gatewayId,
+        ...(input.lifetimeSeconds === undefined ? {} : { lifetimeSeconds: input.lifetimeSeconds }),
       },
       input.capacityWaitMs ?? 60_000,
     );
@@ -262,12 +271,12 @@ export async function endGateway(env: Env, gatewayId: string, reason: string): P
  * wrote it off, counts as torn down. Safe to repeat with the same `attempt`.
  */
 export async function teardown(
-  deps: Pick<ProvisionDeps, 'env' | 'db'>,
+  deps: ProvisionDeps,
   ref: SandboxRef,
   options: { attempt?: string; graceSeconds?: number } = {},
 ): Promise<{ exitCode: number | null }> {
   const attempt = options.attempt ?? 'p1';
-  const provider = sandboxProvider(ref.provider, { env: deps.env, db: deps.db });
+  const provider = await providerFor(ref, deps);
   let exitCode: number | null = null;
   try {
     exitCode = (

@@ -20,9 +20,13 @@ export interface Loaded {
   readonly versionId: string;
   readonly mode: 'interactive' | 'headless';
   readonly prompt: string | null;
+  /** Headless and staying up for follow-up turns (a chat thread). */
+  readonly conversational: boolean;
   readonly provider: 'docker' | 'e2b' | 'modal';
   readonly imageRef: string;
   readonly resources: ProfileResources;
+  /** E2B/Modal: the version's sandbox-provider connection (null: Docker, or the deployment's keys). */
+  readonly providerConnectionId: string | null;
   readonly attribution: {
     startedBy: string | null;
     triggerId: string | null;
@@ -40,6 +44,7 @@ export async function load(db: Database, sessionId: string): Promise<Loaded> {
       resources: profileVersions.resources,
       runtime: profileVersions.agentRuntime,
       agentVersion: profileVersions.agentVersion,
+      providerConnectionId: profileVersions.providerConnectionId,
       snapshot: snapshots,
     })
     .from(sessions)
@@ -57,9 +62,11 @@ export async function load(db: Database, sessionId: string): Promise<Loaded> {
     versionId: session.profileVersionId,
     mode: session.mode,
     prompt: session.prompt,
+    conversational: session.conversational,
     provider: session.provider,
     imageRef: snapshot.imageRef,
     resources: row.resources,
+    providerConnectionId: row.providerConnectionId,
     attribution: {
       startedBy: session.startedBy,
       triggerId: session.triggerId,

@@ -58,7 +58,7 @@ export async function sweepSessions(
         : 'failed by the sweep: the session outlived its TTL without its lifecycle ending it';
       await endGateway(env, row.id, reason);
       const ref = parseSandboxRef(row.sandboxRef);
-      if (ref !== null) await teardown({ env, db }, ref, { attempt: 'sweep' });
+      if (ref !== null) await teardown({ env, db, config }, ref, { attempt: 'sweep' });
       await transition(db, row.id, {
         from: [row.status],
         to: stopping ? 'stopped' : 'failed',

@@ -23,6 +23,16 @@ export interface SandboxRef {
   readonly runnerId: string | null;
   /** The provider's own id: container id, E2B sandbox id, Modal sandbox id. */
   readonly externalId: string | null;
+  /** Remote providers: the org it runs for and whose account (its sandbox-provider connection, or null for the deployment's keys). */
+  readonly orgId?: string;
+  readonly connectionId?: string | null;
+}
+
+/** Whose provider account a remote sandbox runs in (ADR 0163). */
+export interface ProviderAccount {
+  readonly orgId: string;
+  /** The org's sandbox-provider connection; null: the deployment's own keys. */
+  readonly connectionId: string | null;
 }
 
 export interface CreateSandboxInput {
@@ -41,6 +51,8 @@ export interface CreateSandboxInput {
   readonly tunnelSessionId?: string;
   /** Replaces the image's command (diagnostics, tests). */
   readonly command?: readonly string[];
+  /** Remote providers: how long the provider may keep it at most (its own timer, the cost backstop). */
+  readonly lifetimeSeconds?: number;
 }
 
 export const SANDBOX_STATUSES = ['creating', 'created', 'running', 'exited', 'destroyed', 'lost'] as const;

@@ -8,9 +8,9 @@ import { type Database, withDb } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { createLogger } from '../lib/log.ts';
 import { gatewaySettings } from '../lifecycle/gateway-settings.ts';
-import { runHeadless } from '../lifecycle/headless.ts';
+import type { HeadlessOutcome } from '../lifecycle/headless.ts';
 import { endGateway, ProvisionError, provision, teardown } from '../lifecycle/provision.ts';
-import { openSecretsInSandbox, redactSecrets } from '../lifecycle/secrets-in-sandbox.ts';
+import { openSecretsInSandbox } from '../lifecycle/secrets-in-sandbox.ts';
 import { activePlan, type Loaded, load, SessionFailure, storePlan } from '../lifecycle/session-plan.ts';
 import {
   LIVE,
@@ -21,6 +21,15 @@ import {
   sessionStatus,
   transition,
 } from '../lifecycle/session-state.ts';
+import {
+  ensureFirstTurn,
+  failOpenTurns,
+  lastTurnActivity,
+  nextQueuedTurn,
+  notifyTurnEnded,
+  runTurn,
+  TURN_QUEUED_EVENT,
+} from '../lifecycle/turns.ts';
 import type { SandboxRef } from '../providers/types.ts';
 
 export interface SessionLifecycleParams {
@@ -92,6 +101,9 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
           .where(eq(sessions.id, sessionId));
         const org = orgId ?? row?.orgId;
         if (org !== undefined) await releaseQuota(this.env, org, sessionId);
+        // Turns that never ran end with the session; whoever waits on them is told.
+        for (const deliveryId of await failOpenTurns(db, sessionId, `the session ended: ${ending.reason}`))
+          await notifyTurnEnded(this.env, deliveryId);
       }),
     );
   }
@@ -150,6 +162,9 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
               image: s.imageRef,
               resources: s.resources,
               provider: s.provider,
+              providerConnectionId: s.providerConnectionId,
+              // The provider's own timer ends the sandbox a little after the TTL whatever happens here.
+              lifetimeSeconds: Math.ceil((s.createdAt + ttlMs - Date.now()) / 1000) + 300,
               onCreated: async (created) => {
                 await saveSandboxRef(db, sessionId, created);
                 await transition(db, sessionId, {
@@ -189,41 +204,73 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
   async #headless(step: WorkflowStep, sessionId: string, s: Loaded, revision: number): Promise<Ending> {
     await this.#toRunning(step, sessionId, 'agent running headless');
     const ttlMs = loadConfig(this.env).limits.session_ttl_seconds * 1000;
-    const outcome = await step.do('run agent headless', { ...NO_RETRY, timeout: '8 hours' }, () =>
-      this.#db(async (db) => {
-        const plan = await activePlan(db, sessionId, revision);
-        const agent = plan.processes.find((p) => p.pty);
-        const secretEnv = await openSecretsInSandbox(db, loadConfig(this.env), s.orgId, plan);
-        const outcome = await runHeadless(this.#gateway(sessionId), {
-          command: [...plan.agent.headless, s.prompt ?? ''],
-          env: { ...plan.env, ...(agent?.env ?? {}), ...secretEnv },
-          ...(agent === undefined ? {} : { cwd: agent.cwd }),
-          timeoutMs: Math.max(60_000, s.createdAt + ttlMs - Date.now()),
+    const idleMs = loadConfig(this.env).limits.idle_timeout_seconds * 1000;
+    await step.do('first turn', FEW_RETRIES, () =>
+      this.#db((db) => ensureFirstTurn(db, sessionId, s.prompt ?? '')),
+    );
+    // Turns run one after another; a conversation then waits for the next (or idles out).
+    for (let round = 0; ; round++) {
+      const turn = await step.do(`next turn ${round}`, FEW_RETRIES, () =>
+        this.#db((db) => nextQueuedTurn(db, sessionId)),
+      );
+      if (turn !== null) {
+        const outcome = await step.do(`run turn ${turn.n}`, { ...NO_RETRY, timeout: '8 hours' }, () =>
+          this.#db(async (db) => {
+            const plan = await activePlan(db, sessionId, revision);
+            // Opened for this turn only; runTurn keeps them out of what it stores and returns.
+            const secretEnv = await openSecretsInSandbox(db, loadConfig(this.env), s.orgId, plan);
+            return runTurn(db, this.#gateway(sessionId), plan, turn, {
+              timeoutMs: Math.max(60_000, s.createdAt + ttlMs - Date.now()),
+              secretEnv,
+            });
+          }),
+        );
+        await step.do(`turn ${turn.n} ended`, FEW_RETRIES, () => notifyTurnEnded(this.env, turn.deliveryId));
+        const ended = turnEnding(outcome, s.conversational);
+        if (ended === 'continue') continue;
+        if (ended.status === 'stopped')
+          await step.do('status stopping (agent done)', FEW_RETRIES, () =>
+            this.#db((db) =>
+              transition(db, sessionId, {
+                from: ['running'],
+                to: 'stopping',
+                reason: ended.reason,
+                set: { exitCode: 0 },
+              }),
+            ),
+          );
+        return ended.status === 'stopped'
+          ? { status: 'stopped', reason: 'headless run complete', exitCode: 0 }
+          : ended;
+      }
+      // A conversation between turns: a stop, the TTL, idleness, or the next message.
+      const wait = await step.do(`between turns ${round}`, FEW_RETRIES, () =>
+        this.#db(async (db) => ({
+          status: await sessionStatus(db, sessionId),
+          last: (await lastTurnActivity(db, sessionId)) ?? Date.now(),
+          now: Date.now(),
+        })),
+      );
+      if (wait.status === null || !LIVE.includes(wait.status))
+        return { status: 'stopped', reason: 'stopped on request' };
+      const ttlLeft = s.createdAt + ttlMs - wait.now;
+      const idleLeft = wait.last + idleMs - wait.now;
+      if (ttlLeft <= 0 || idleLeft <= 0) {
+        const reason = ttlLeft <= 0 ? 'the session reached its TTL' : 'the conversation was idle';
+        await step.do(`status stopping (${ttlLeft <= 0 ? 'ttl' : 'idle'})`, FEW_RETRIES, () =>
+          this.#db((db) => transition(db, sessionId, { from: LIVE, to: 'stopping', reason })),
+        );
+        return { status: 'stopped', reason };
+      }
+      try {
+        await step.waitForEvent(`turn or stop ${round}`, {
+          type: TURN_QUEUED_EVENT,
+          timeout: Math.max(1000, Math.min(ttlLeft, idleLeft, STOP_POLL_SECONDS * 1000)),
         });
-        // The tail becomes the session's reason; what the agent printed of a secret stays out.
-        return { ...outcome, tail: redactSecrets(outcome.tail, secretEnv) };
-      }),
-    );
-    if (outcome.error !== null)
-      return { status: 'failed', reason: `The agent could not run: ${outcome.error}`, exitCode: null };
-    const tail = outcome.tail.trim().slice(-OUTPUT_TAIL);
-    if (outcome.exitCode !== 0)
-      return {
-        status: 'failed',
-        reason: `The agent exited with code ${outcome.exitCode}${outcome.timedOut ? ' (timed out)' : ''}: ${tail}`,
-        exitCode: outcome.exitCode,
-      };
-    await step.do('status stopping (agent done)', FEW_RETRIES, () =>
-      this.#db((db) =>
-        transition(db, sessionId, {
-          from: ['running'],
-          to: 'stopping',
-          reason: `the agent finished (exit code 0)${tail === '' ? '' : `; output ends: ${tail}`}`,
-          set: { exitCode: 0 },
-        }),
-      ),
-    );
-    return { status: 'stopped', reason: 'headless run complete', exitCode: 0 };
+      } catch {
+        // Timed out: look at the turns, the status and the clocks again.
+      }
+    }
   }
 
   async #toRunning(step: WorkflowStep, sessionId: string, reason: string): Promise<void> {
@@ -281,7 +328,7 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
         .where(eq(sessions.id, sessionId));
       const ref: SandboxRef | null = parseSandboxRef(row?.sandboxRef ?? null);
       if (ref === null) return { exitCode: null };
-      return teardown({ env: this.env, db }, ref);
+      return teardown({ env: this.env, db, config: loadConfig(this.env) }, ref);
     });
   }
 
@@ -292,6 +339,28 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
   #db<T>(work: (db: Database) => Promise<T>): Promise<T> {
     return withDb(loadConfig(this.env), work);
   }
+}
+
+/**
+ * How a finished turn bears on the session: a one-shot run ends with it (failed unless the
+ * agent exited 0); a conversation goes on after a failed turn, unless the agent could not run.
+ */
+function turnEnding(outcome: HeadlessOutcome, conversational: boolean): Ending | 'continue' {
+  const tail = outcome.tail.trim().slice(-OUTPUT_TAIL);
+  if (outcome.error !== null)
+    return { status: 'failed', reason: `The agent could not run: ${outcome.error}`, exitCode: null };
+  if (conversational) return 'continue';
+  if (outcome.exitCode !== 0)
+    return {
+      status: 'failed',
+      reason: `The agent exited with code ${outcome.exitCode}${outcome.timedOut ? ' (timed out)' : ''}: ${tail}`,
+      exitCode: outcome.exitCode,
+    };
+  return {
+    status: 'stopped',
+    reason: `the agent finished (exit code 0)${tail === '' ? '' : `; output ends: ${tail}`}`,
+    exitCode: 0,
+  };
 }
 
 function stoppedEarly(): Ending {

@@ -6,8 +6,8 @@ import {
   failBuild,
   finishBuild,
   recordAgentVersion,
-  recordRunner,
-  runnerOf,
+  recordSandbox,
+  sandboxOf,
 } from '../builds/build-record.ts';
 import {
   type BuildSandbox,
@@ -24,7 +24,7 @@ import type { Env } from '../lib/env.ts';
 import { safeErrorMessage } from '../lib/log.ts';
 import { gatewaySettings } from '../lifecycle/gateway-settings.ts';
 import { endGateway, ProvisionError, provision, teardown } from '../lifecycle/provision.ts';
-import { sandboxProvider } from '../providers/index.ts';
+import { providerFor } from '../providers/index.ts';
 import type { SandboxRef } from '../providers/types.ts';
 
 export interface SnapshotBuildParams {
@@ -92,7 +92,7 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
           this.#withDb(async (db): Promise<StepResult> => {
             if (ref === null) throw new Error('no sandbox');
             const b: BuildSandbox = {
-              provider: sandboxProvider(ref.provider, { env: this.env, db }),
+              provider: await providerFor(ref, { env: this.env, db, config: loadConfig(this.env) }),
               ref,
               plan: ctx.plan,
               log: new BuildLog(db, snapshotId, block),
@@ -128,7 +128,11 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
           ctx.kind === 'snapshot'
             ? await step.do('capture', RETRY_ONCE, () =>
                 this.#withDb(async (db) => {
-                  const provider = sandboxProvider(ref.provider, { env: this.env, db });
+                  const provider = await providerFor(ref, {
+                    env: this.env,
+                    db,
+                    config: loadConfig(this.env),
+                  });
                   const log = new BuildLog(db, snapshotId, BLOCK.captured);
                   const { imageRef } = await provider.snapshot(ref, { operationId: 'capture', snapshotId });
                   log.system(`captured ${imageRef}`);
@@ -175,8 +179,10 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
             resources: ctx.resources,
             purpose: 'build',
             provider: ctx.provider,
+            providerConnectionId: ctx.providerConnectionId,
+            lifetimeSeconds: 4 * 3600,
             tunnelTimeoutMs: 120_000,
-            onCreated: (ref) => recordRunner(db, ctx.snapshotId, ref.runnerId),
+            onCreated: (ref) => recordSandbox(db, ctx.snapshotId, ref),
           },
         );
         log.system('sandbox connected');
@@ -191,13 +197,12 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
 
   async #teardown(ctx: BuildContext): Promise<void> {
     await this.#withDb(async (db) => {
-      const runnerId = await runnerOf(db, ctx.snapshotId);
-      if (runnerId !== null)
-        await teardown(
-          { env: this.env, db },
-          { provider: ctx.provider, sandboxId: ctx.snapshotId, runnerId, externalId: null },
-          { attempt: 'build', graceSeconds: 2 },
-        );
+      const ref = await sandboxOf(db, ctx.snapshotId);
+      if (ref !== null)
+        await teardown({ env: this.env, db, config: loadConfig(this.env) }, ref, {
+          attempt: 'build',
+          graceSeconds: 2,
+        });
       await endGateway(this.env, ctx.snapshotId, 'the snapshot build has ended');
     });
   }

@@ -14,6 +14,8 @@ import {
   type CreateRunner,
   type CreateSession,
   type CreateTrigger,
+  DeviceDecision,
+  DeviceRequestInfo,
   IntegrationList,
   Invite,
   Me,
@@ -56,6 +58,12 @@ export const api = {
     request('POST', '/auth/otp/verify', Me, { body: { email, code } }),
   logout: () => request('POST', '/auth/logout', Ok),
   me: () => request('GET', '/me', Me),
+  deviceLookup: (userCode: string) =>
+    request('POST', '/auth/device/lookup', DeviceRequestInfo, { body: { userCode } }),
+  deviceApprove: (userCode: string, orgId: string) =>
+    request('POST', '/auth/device/approve', DeviceDecision, { body: { userCode, orgId } }),
+  deviceDeny: (userCode: string) =>
+    request('POST', '/auth/device/deny', DeviceDecision, { body: { userCode } }),
 
   createOrg: (body: CreateOrg) => request('POST', '/orgs', Org, { body }),
   org: (orgId: string) => request('GET', org(orgId), Org),

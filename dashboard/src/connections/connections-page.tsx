@@ -23,6 +23,7 @@ const KIND_LABEL: Record<Integration['kind'], string> = {
   model: 'Model provider',
   git: 'Git',
   connector: 'Connector',
+  sandbox_provider: 'Sandbox provider',
 };
 
 export function ConnectionsPage() {

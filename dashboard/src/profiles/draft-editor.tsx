@@ -26,6 +26,7 @@ import {
   InstructionsField,
 } from './agent-fields.tsx';
 import { lines, withOptional } from './form-helpers.tsx';
+import { ProviderNote } from './provider-notes.tsx';
 import { ResourcesFields } from './resources-fields.tsx';
 import { ScriptEditor } from './script-editor.tsx';
 
@@ -39,6 +40,7 @@ type Draft = Pick<
   | 'agentVersion'
   | 'agentInstructions'
   | 'sandboxProvider'
+  | 'providerConnectionId'
   | 'modelConnectionId'
   | 'gitConnectionId'
   | 'repositories'
@@ -55,6 +57,7 @@ const draftOf = (v: ProfileVersion): Draft => ({
   agentVersion: v.agentVersion,
   agentInstructions: v.agentInstructions,
   sandboxProvider: v.sandboxProvider,
+  providerConnectionId: v.providerConnectionId,
   modelConnectionId: v.modelConnectionId,
   gitConnectionId: v.gitConnectionId,
   repositories: v.repositories,
@@ -124,6 +127,7 @@ export function DraftEditor({
     return i?.kind === 'model' && i.modelApi !== null && apis.includes(i.modelApi);
   });
   const gits = usable.filter((c) => kindOf(c)?.kind === 'git');
+  const accounts = usable.filter((c) => c.integration === draft.sandboxProvider);
   const connectors = usable.filter((c) => kindOf(c)?.kind === 'connector');
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((d) => ({ ...d, [key]: value }));
 
@@ -176,6 +180,23 @@ export function DraftEditor({
             ))}
           </SelectField>
         </div>
+        {draft.sandboxProvider === 'docker' ? null : (
+          <SelectField
+            label="Provider account"
+            value={draft.providerConnectionId ?? ''}
+            error={under('providerConnectionId')}
+            help={`The ${draft.sandboxProvider} sandbox-provider connection whose account runs this profile's sandboxes (none: the deployment's own, if it has one).`}
+            onChange={(e) => set('providerConnectionId', e.target.value === '' ? null : e.target.value)}
+          >
+            <option value="">None</option>
+            {accounts.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </SelectField>
+        )}
+        <ProviderNote provider={draft.sandboxProvider} />
         <SelectField
           label="Model provider connection"
           value={draft.modelConnectionId ?? ''}

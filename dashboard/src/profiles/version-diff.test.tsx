@@ -20,6 +20,7 @@ const base: ProfileVersion = {
   sandboxProvider: 'docker',
   modelConnectionId: 'con_01M845HXPYPSR9PA19MMXHJW5A',
   gitConnectionId: null,
+  providerConnectionId: null,
   repositories: [],
   connectorBindings: [],
   setupScript: 'apt-get update\nnpm ci\n',
@@ -34,6 +35,7 @@ const base: ProfileVersion = {
 const names = new Map([
   ['con_01M845HXPYPSR9PA19MMXHJW5A', { name: 'OpenAI prod' }],
   ['con_01M845HXPYPSR9PA19MMXHJW5B', { name: 'GitHub' }],
+  ['con_01M845HXPYPSR9PA19MMXHJW5C', { name: 'E2B team account' }],
 ]);
 
 describe('version diffs', () => {
@@ -62,6 +64,20 @@ describe('version diffs', () => {
     expect(diff.script.filter((c) => c.added).map((c) => c.value)).toEqual(['pnpm install\n']);
     expect(diff.script.filter((c) => c.removed).map((c) => c.value)).toEqual(['npm ci\n']);
     expect(diff.empty).toBe(false);
+  });
+
+  it('show a move to another sandbox provider with the account it runs in', () => {
+    const draft: ProfileVersion = {
+      ...base,
+      number: 2,
+      status: 'draft',
+      sandboxProvider: 'e2b',
+      providerConnectionId: 'con_01M845HXPYPSR9PA19MMXHJW5C',
+    };
+    expect(diffVersions(base, draft, names).fields).toEqual([
+      { label: 'Sandbox provider', before: 'docker', after: 'e2b' },
+      { label: 'Provider account', before: 'none', after: 'E2B team account' },
+    ]);
   });
 
   it('are empty when nothing changed, and list everything against nothing published', () => {

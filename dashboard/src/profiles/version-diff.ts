@@ -38,6 +38,7 @@ export function describeVersion(v: ProfileVersion, names: Names): [string, strin
         .join(', ') || 'none',
     ],
     ['Sandbox provider', v.sandboxProvider],
+    ['Provider account', connectionName(v.providerConnectionId, names)],
     ['Model provider', connectionName(v.modelConnectionId, names)],
     ['Git connection', connectionName(v.gitConnectionId, names)],
     [

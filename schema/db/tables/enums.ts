@@ -22,7 +22,27 @@ export const SESSION_STATUSES = [
 ] as const;
 export const SESSION_MODES = ['interactive', 'headless'] as const;
 export const TRIGGER_KINDS = ['webhook', 'schedule', 'chat'] as const;
-export const DELIVERY_STATUSES = ['received', 'started', 'ignored', 'failed'] as const;
+/**
+ * What became of one request to a trigger (or one schedule tick): `received` until its run
+ * decides; `started` a session (or a turn of one); `deduped` (the sender's delivery id, or the
+ * same chat message, was seen before); `filtered` by the trigger's config; `ignored` (trigger
+ * disabled); `rejected` (bad signature: nothing of the body is kept); `failed` with a reason.
+ */
+export const DELIVERY_STATUSES = [
+  'received',
+  'started',
+  'deduped',
+  'filtered',
+  'ignored',
+  'rejected',
+  'failed',
+] as const;
+/** Where a delivery came from: a provider's webhook, a schedule tick, or a person in the API. */
+export const DELIVERY_SOURCES = ['github', 'slack', 'generic', 'schedule', 'redelivery', 'test'] as const;
+/** Reporting a run's result back where its event came from. */
+export const REPORT_STATUSES = ['pending', 'sent', 'failed', 'skipped'] as const;
+/** One prompt a headless session's agent works on: the first, or a follow-up in a conversation. */
+export const TURN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export const RUNNER_STATUSES = ['pending', 'online', 'offline', 'revoked'] as const;
 export const AUDIT_KINDS = ['egress', 'control'] as const;
 /** `leak_blocked`: the request carried a secret to where it does not belong (ADR 0125). */
@@ -40,6 +60,9 @@ export const sessionStatusEnum = pgEnum('session_status', SESSION_STATUSES);
 export const sessionModeEnum = pgEnum('session_mode', SESSION_MODES);
 export const triggerKindEnum = pgEnum('trigger_kind', TRIGGER_KINDS);
 export const deliveryStatusEnum = pgEnum('delivery_status', DELIVERY_STATUSES);
+export const deliverySourceEnum = pgEnum('delivery_source', DELIVERY_SOURCES);
+export const reportStatusEnum = pgEnum('report_status', REPORT_STATUSES);
+export const turnStatusEnum = pgEnum('turn_status', TURN_STATUSES);
 export const runnerStatusEnum = pgEnum('runner_status', RUNNER_STATUSES);
 export const auditKindEnum = pgEnum('audit_kind', AUDIT_KINDS);
 export const egressDecisionEnum = pgEnum('egress_decision', EGRESS_DECISIONS);

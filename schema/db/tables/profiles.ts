@@ -98,6 +98,10 @@ export const profileVersions = pgTable(
     sandboxProvider: sandboxProviderEnum('sandbox_provider').notNull().default('docker'),
     modelConnectionId: text('model_connection_id').references(() => connections.id, { onDelete: 'restrict' }),
     gitConnectionId: text('git_connection_id').references(() => connections.id, { onDelete: 'restrict' }),
+    /** E2B/Modal: the org's sandbox-provider connection whose account runs it (ADR 0163). */
+    providerConnectionId: text('provider_connection_id').references(() => connections.id, {
+      onDelete: 'restrict',
+    }),
     repositories: jsonb('repositories').$type<RepositoryRef[]>().notNull().default([]),
     connectorBindings: jsonb('connector_bindings').$type<ConnectorBinding[]>().notNull().default([]),
     setupScript: text('setup_script').notNull().default(''),
@@ -144,6 +148,8 @@ export const snapshots = pgTable(
     runnerId: text('runner_id'),
     /** The agent CLI version the build installed (what `latest` meant that day). */
     agentVersion: text('agent_version'),
+    /** The build sandbox's reference (JSON `SandboxRef`), so teardown finds it on any provider. */
+    sandboxRef: text('sandbox_ref'),
     exitCode: integer('exit_code'),
     failureReason: text('failure_reason'),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),

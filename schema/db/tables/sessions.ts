@@ -1,8 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import type { RuntimePlan } from '../../plan/types.ts';
 import { at, createdAt, pk } from './columns.ts';
-import { agentRuntimeEnum, sandboxProviderEnum, sessionModeEnum, sessionStatusEnum } from './enums.ts';
+import { agentRuntimeEnum, sandboxProviderEnum, sessionModeEnum, sessionStatusEnum, turnStatusEnum } from './enums.ts';
 import { apiTokens, orgs, users } from './identity.ts';
 import { profileVersions, sandboxProfiles, snapshots } from './profiles.ts';
 import { runners } from './runners.ts';
@@ -26,6 +36,8 @@ export const sessions = pgTable(
     mode: sessionModeEnum('mode').notNull().default('interactive'),
     /** Headless sessions: the rendered prompt the agent runs with. */
     prompt: text('prompt'),
+    /** Headless only: stays up after its first turn for follow-ups (a chat thread), until idle. */
+    conversational: boolean('conversational').notNull().default(false),
     /** Attribution: the human who started it, or the trigger (and its delivery) that did. */
     startedBy: text('started_by').references(() => users.id, { onDelete: 'set null' }),
     /** The API token the start came through, if any (startedBy is then the token's owner). */
@@ -94,5 +106,42 @@ export const sessionRuntimePlans = pgTable(
   (t) => [
     uniqueIndex('session_runtime_plans_revision_key').on(t.sessionId, t.revision),
     uniqueIndex('session_runtime_plans_one_active').on(t.sessionId).where(sql`${t.supersededAt} is null`),
+  ],
+);
+
+/**
+ * What a headless session's agent was asked and answered, turn by turn: the first prompt, then
+ * each follow-up of a conversation. `output` is the live tail while it runs; `answer` the agent's
+ * final message (its stdout) once it is done.
+ */
+export const sessionTurns = pgTable(
+  'session_turns',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    n: integer('n').notNull(),
+    prompt: text('prompt').notNull(),
+    status: turnStatusEnum('status').notNull().default('queued'),
+    /** The chat message (or other source) it came from, so one message never becomes two turns. */
+    sourceKey: text('source_key'),
+    /** The trigger delivery that brought it (plain id). */
+    deliveryId: text('delivery_id'),
+    output: text('output').notNull().default(''),
+    answer: text('answer'),
+    exitCode: integer('exit_code'),
+    /** Branches this turn pushed (remote-tracking refs that moved), for the report to verify and link. */
+    pushed: jsonb('pushed')
+      .$type<Array<{ repository: string; branch: string; sha: string }>>()
+      .notNull()
+      .default([]),
+    createdAt: createdAt(),
+    startedAt: at('started_at'),
+    endedAt: at('ended_at'),
+  },
+  (t) => [
+    uniqueIndex('session_turns_n_key').on(t.sessionId, t.n),
+    uniqueIndex('session_turns_source_key').on(t.sessionId, t.sourceKey),
   ],
 );

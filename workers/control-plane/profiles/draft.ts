@@ -60,11 +60,14 @@ export const draftRoutes = [
       };
       const next = { ...current, ...changes, updatedAt: now };
       // Consistency now (kinds, runtimes, conflicts); completeness is checked when publishing.
-      const errors = await versionErrors(db, next, {
-        completeness: false,
-        allowPlainHttp: allowsPlainHttp(scope.config()),
-      });
-      if (errors.length > 0) throw validationProblem(errors);
+      if (current.status === 'draft') {
+        const errors = await versionErrors(db, next, {
+          completeness: false,
+          allowPlainHttp: allowsPlainHttp(scope.config()),
+          providerCredentials: scope.config().sandbox.provider_credentials,
+        });
+        if (errors.length > 0) throw validationProblem(errors);
+      }
       const principal = c.get('principal');
       // A published version is refused by the database trigger (AL409 → 409), whoever writes.
       const [row] = await guarded(() =>
@@ -117,6 +120,7 @@ export const draftRoutes = [
       const errors = await versionErrors(db, draft, {
         completeness: true,
         allowPlainHttp: allowsPlainHttp(scope.config()),
+        providerCredentials: scope.config().sandbox.provider_credentials,
       });
       if (errors.length > 0) throw validationProblem(errors);
       const now = scope.now();
@@ -161,6 +165,7 @@ export const draftRoutes = [
               sandboxProvider: published.sandboxProvider,
               modelConnectionId: published.modelConnectionId,
               gitConnectionId: published.gitConnectionId,
+              providerConnectionId: published.providerConnectionId,
               repositories: published.repositories,
               connectorBindings: published.connectorBindings,
               setupScript: published.setupScript,

@@ -30,6 +30,7 @@ export function versionOut(row: VersionRow): ProfileVersion {
     sandboxProvider: row.sandboxProvider,
     modelConnectionId: row.modelConnectionId,
     gitConnectionId: row.gitConnectionId,
+    providerConnectionId: row.providerConnectionId,
     repositories: row.repositories.map((r) => ({ ...r })),
     connectorBindings: row.connectorBindings.map((b) => ({ ...b })),
     setupScript: row.setupScript,
@@ -157,11 +158,76 @@ export async function connectionsOf(
 export async function versionErrors(
   db: Database,
   row: VersionRow,
-  options: { completeness: boolean; allowPlainHttp: boolean },
+  options: { completeness: boolean; allowPlainHttp: boolean; providerCredentials: 'org' | 'deployment' },
 ): Promise<FieldError[]> {
   const version = planVersionOf(row);
   const result = checkVersion(version, await connectionsOf(db, row.orgId, version), options);
-  return result.issues.map((i) => ({ path: i.path, message: i.message, code: i.code }));
+  return [
+    ...result.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })),
+    ...(await providerConnectionErrors(db, row, options)),
+  ];
+}
+
+/**
+ * The runtime section's provider connection: E2B and Modal run in the org's own account when the
+ * deployment says so (`sandbox.provider_credentials = "org"`), so publishing needs an active
+ * connection of that provider's integration; Docker runs on the org's runners and takes none.
+ */
+async function providerConnectionErrors(
+  db: Database,
+  row: VersionRow,
+  options: { completeness: boolean; providerCredentials: 'org' | 'deployment' },
+): Promise<FieldError[]> {
+  const path = 'providerConnectionId';
+  const provider = row.sandboxProvider;
+  if (row.providerConnectionId === null) {
+    if (provider !== 'docker' && options.providerCredentials === 'org' && options.completeness)
+      return [
+        {
+          path,
+          code: 'PROVIDER_CONNECTION_REQUIRED',
+          message: `${provider} sandboxes run in the org's own ${provider} account: choose a ${provider} sandbox-provider connection`,
+        },
+      ];
+    return [];
+  }
+  if (provider === 'docker')
+    return [
+      {
+        path,
+        code: 'KIND_MISMATCH',
+        message: 'Docker sandboxes run on the org’s runners and take no provider connection',
+      },
+    ];
+  const [connection] = await db
+    .select({ integration: connections.integration, status: connections.status })
+    .from(connections)
+    .where(and(eq(connections.orgId, row.orgId), eq(connections.id, row.providerConnectionId)));
+  if (connection === undefined)
+    return [
+      {
+        path,
+        code: 'CONNECTION_MISSING',
+        message: `connection ${row.providerConnectionId} does not exist in this org`,
+      },
+    ];
+  if (connection.integration !== provider)
+    return [
+      {
+        path,
+        code: 'KIND_MISMATCH',
+        message: `connection ${row.providerConnectionId} is a ${connection.integration} connection, not a ${provider} sandbox provider`,
+      },
+    ];
+  if (connection.status !== 'active')
+    return [
+      {
+        path,
+        code: 'CONNECTION_NOT_ACTIVE',
+        message: `connection ${row.providerConnectionId} is ${connection.status}, not active`,
+      },
+    ];
+  return [];
 }
 
 type DraftChanges = Partial<
@@ -173,6 +239,7 @@ type DraftChanges = Partial<
     | 'sandboxProvider'
     | 'modelConnectionId'
     | 'gitConnectionId'
+    | 'providerConnectionId'
     | 'repositories'
     | 'connectorBindings'
     | 'setupScript'
@@ -197,6 +264,7 @@ export function draftChanges(input: UpdateDraft, current: Pick<VersionRow, 'agen
   if (input.sandboxProvider !== undefined) out.sandboxProvider = input.sandboxProvider;
   if (input.modelConnectionId !== undefined) out.modelConnectionId = input.modelConnectionId;
   if (input.gitConnectionId !== undefined) out.gitConnectionId = input.gitConnectionId;
+  if (input.providerConnectionId !== undefined) out.providerConnectionId = input.providerConnectionId;
   if (input.setupScript !== undefined) out.setupScript = input.setupScript;
   if (input.stopSessionOnLeak !== undefined) out.stopSessionOnLeak = input.stopSessionOnLeak;
   if (input.egressAllowlist !== undefined)

@@ -156,7 +156,7 @@ describe('triggers', () => {
     const badCron = await schedule({ cron: '0 25 * * *', timezone: 'UTC' });
     expect(badCron.status).toBe(422);
     expect(badCron.json.errors).toEqual([
-      expect.objectContaining({ path: 'config.cron', message: 'hour: 25 is outside 0-23' }),
+      expect.objectContaining({ path: 'config.cron', message: 'Invalid value for hour: 25' }),
     ]);
     const badZone = await schedule({ cron: '0 3 * * *', timezone: 'Atlantis/Capital' });
     expect(badZone.json.errors[0]?.path).toBe('config.timezone');
@@ -173,6 +173,7 @@ describe('triggers', () => {
         kind: 'chat',
         name: 'chat',
         profileId: w.profileId,
+        signingSecret: 'slack-signing-secret-0123456789abcdef',
         config: { connectionId: w.connectionId, channel: 'C0123456789' },
       },
     });

@@ -101,6 +101,28 @@ export class Harness {
     return { record, status: response.status, headers: response.headers, text, json: json as T };
   }
 
+  /**
+   * A request outside /api (e.g. POST /hooks/{id}), recorded like the others. `answeredMs` is
+   * the time until the caller had the whole answer, before the work it left behind (waitUntil).
+   */
+  async raw(request: Request): Promise<Reply & { readonly answeredMs: number }> {
+    const ctx = createExecutionContext();
+    const started = performance.now();
+    const response = await this.#app.fetch(request, this.env, ctx);
+    const text = await response.text();
+    const answeredMs = performance.now() - started;
+    await waitOnExecutionContext(ctx);
+    const record = this.bodies.length;
+    this.bodies.push(`${text}\n${JSON.stringify([...response.headers])}`);
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { record, status: response.status, headers: response.headers, text, json, answeredMs };
+  }
+
   /** This reply shows a new secret once, by design; the leak scan skips it. Returns the reply. */
   disclosure<T>(reply: Reply<T>): Reply<T> {
     this.#disclosures.add(reply.record);

@@ -11,12 +11,14 @@ import {
   sandboxProfiles,
   sessions,
   snapshots,
+  triggerDeliveries,
   triggers,
   users,
 } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { Sealer } from '../../lib/crypto.ts';
 import { HASH_PURPOSE, hashSecret, randomSecret } from '../../lib/secret-hash.ts';
+import { scheduleEvent } from '../../triggers/sources/schedule.ts';
 import { API_TOKEN_PREFIX } from '../auth/credentials.ts';
 import type { Harness } from './harness.ts';
 
@@ -47,6 +49,8 @@ export interface World {
   readonly sessionId: string;
   readonly runnerId: string;
   readonly triggerId: string;
+  /** A delivery of that trigger (a schedule tick, its event kept). */
+  readonly deliveryId: string;
   readonly inviteId: string;
   /** The connection's API key as stored (sealed). */
   readonly apiKey: string;
@@ -157,6 +161,21 @@ export async function createWorld(h: Harness): Promise<World> {
     name: 'nightly',
     config: { cron: '0 3 * * *', timezone: 'UTC', promptTemplate: 'Tidy up' },
   });
+  const deliveryId = newId('delivery');
+  await db.insert(triggerDeliveries).values({
+    id: deliveryId,
+    triggerId,
+    orgId,
+    source: 'schedule',
+    deliveryId: 'schedule:2026-01-01T03:00:00.000Z',
+    status: 'filtered',
+    event: 'schedule',
+    reason: 'seeded',
+    payload: scheduleEvent(new Date('2026-01-01T03:00:00Z'), '0 3 * * *', 'UTC') as unknown as Record<
+      string,
+      unknown
+    >,
+  });
   const inviteId = newId('invite');
   await db
     .insert(invites)
@@ -172,6 +191,7 @@ export async function createWorld(h: Harness): Promise<World> {
     sessionId,
     runnerId,
     triggerId,
+    deliveryId,
     inviteId,
     apiKey,
   };
