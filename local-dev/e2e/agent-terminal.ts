@@ -16,7 +16,7 @@ export interface AgentTerminal {
   /** Until the screen has not changed for `quietMs` (a TUI done drawing its start-up notices). */
   settle(quietMs: number, timeoutMs: number): Promise<void>;
   /**
-   * Type like a person: the text, until the input box shows it (a TUI that is still setting up
+   * Type like a person: take the keyboard (claim it), then the text, until the input box shows it (a TUI that is still setting up
    * its input drops early keys; the text is typed again, at most three times), then Enter.
    */
   type(text: string): Promise<void>;
@@ -64,12 +64,25 @@ export async function attachAgentTerminal(
     throw new Error(`could not attach to ${sessionId}'s agent terminal: ${lastError}`);
   const ws = socket;
   let received = 0;
+  // The gateway names a writer only once the terminal runs: a viewer that attached before
+  // (as these tests do) must claim the keyboard, as the dashboard does when it is alone.
+  let writer = false;
+  const errors: string[] = [];
   ws.on('message', (data, binary) => {
     if (!binary) {
-      const message = JSON.parse(String(data)) as { type: string; cols?: number; rows?: number };
+      const message = JSON.parse(String(data)) as {
+        type: string;
+        cols?: number;
+        rows?: number;
+        writer?: boolean;
+        message?: string;
+      };
       if (message.type === 'resize' && message.cols !== undefined && message.rows !== undefined)
         term.resize(message.cols, message.rows);
       if (message.type === 'resync') term.reset();
+      if ((message.type === 'attached' || message.type === 'writer') && message.writer !== undefined)
+        writer = message.writer;
+      if (message.type === 'error' && errors.length < 10) errors.push(message.message ?? '');
       return;
     }
     const bytes = Buffer.from(data as Buffer);
@@ -118,6 +131,12 @@ export async function attachAgentTerminal(
       }
     },
     type: async (text) => {
+      const claimUntil = Date.now() + 10_000;
+      while (!writer && Date.now() < claimUntil) {
+        ws.send(JSON.stringify({ type: 'claim' }));
+        await sleep(500);
+      }
+      if (!writer) throw new Error(`could not take the keyboard: ${JSON.stringify(errors)}`);
       for (let attempt = 0; attempt < 3 && !screen().includes(text); attempt++) {
         ws.send(Buffer.from(text));
         const until = Date.now() + 5_000;
@@ -125,7 +144,7 @@ export async function attachAgentTerminal(
       }
       if (!screen().includes(text))
         throw new Error(
-          `typed ${JSON.stringify(text)} three times; the screen never showed it (the emulator answered ${JSON.stringify(replies)}):\n${screen()}`,
+          `typed ${JSON.stringify(text)} three times; the screen never showed it (the emulator answered ${JSON.stringify(replies)}; the gateway said ${JSON.stringify(errors)}):\n${screen()}`,
         );
       await sleep(500);
       ws.send(Buffer.from('\r'));
