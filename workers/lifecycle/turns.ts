@@ -129,7 +129,10 @@ export async function runTurn(
     {
       everyMs: LIVE_OUTPUT_EVERY_MS,
       onOutput: async (tail) => {
-        await db.update(sessionTurns).set({ output: redact(tail) }).where(eq(sessionTurns.id, turn.id));
+        await db
+          .update(sessionTurns)
+          .set({ output: redact(tail) })
+          .where(eq(sessionTurns.id, turn.id));
       },
     },
   ).then((o) => ({ ...o, stdout: redact(o.stdout), tail: redact(o.tail) }));

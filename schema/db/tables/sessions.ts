@@ -12,7 +12,13 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { RuntimePlan } from '../../plan/types.ts';
 import { at, createdAt, pk } from './columns.ts';
-import { agentRuntimeEnum, sandboxProviderEnum, sessionModeEnum, sessionStatusEnum, turnStatusEnum } from './enums.ts';
+import {
+  agentRuntimeEnum,
+  sandboxProviderEnum,
+  sessionModeEnum,
+  sessionStatusEnum,
+  turnStatusEnum,
+} from './enums.ts';
 import { apiTokens, orgs, users } from './identity.ts';
 import { profileVersions, sandboxProfiles, snapshots } from './profiles.ts';
 import { runners } from './runners.ts';
