@@ -6,8 +6,11 @@ const file = (path: string, ...tests: [string, string][]): VitestFileResult => (
   name: `${root}/${path}`,
   assertionResults: tests.map(([title, status]) => ({ title, status })),
 });
-const [bypass, scan, runnerKill] = ALSO_PROVEN;
-if (bypass === undefined || scan === undefined || runnerKill === undefined) throw new Error('list changed');
+const CREDENTIALLESS = 'local-dev/e2e/credentialless.test.ts';
+// The credentialless proofs: the scan and one bypass test per agent runtime (ADR 0153).
+const credentialless = ALSO_PROVEN.filter((p) => p.file === CREDENTIALLESS);
+const runnerKill = ALSO_PROVEN.find((p) => p.file === 'local-dev/e2e/session-lifecycle.test.ts');
+if (credentialless.length !== 4 || runnerKill === undefined) throw new Error('list changed');
 
 describe('the adversarial summary line', () => {
   it('counts every test of an attack file, and the listed proofs in bigger files, and nothing else', () => {
@@ -19,17 +22,15 @@ describe('the adversarial summary line', () => {
       ),
       file('workers/control-plane/connections/destination.attack.test.ts', ['base_url', 'passed']),
       file('local-dev/e2e/secret-scanner.test.ts', ['finds a secret in a file', 'passed']),
-      file(
-        bypass.file,
-        [bypass.test, 'passed'],
-        [scan.test, 'passed'],
-        ['publishes a codex profile', 'passed'],
-      ),
+      file(CREDENTIALLESS, ...credentialless.map((p): [string, string] => [p.test, 'passed']), [
+        'publishes a codex profile',
+        'passed',
+      ]),
       file(runnerKill.file, [runnerKill.test, 'passed'], ['starts a session', 'passed']),
       file('workers/lib/tokens.test.ts', ['signs a token', 'passed']),
     ]);
-    expect(tally).toEqual({ attacks: 7, blocked: 7, leaked: 0, missing: [] });
-    expect(adversarialLine(tally)).toBe('adversarial: 7 attacks, 7 blocked, 0 leaked');
+    expect(tally).toEqual({ attacks: 9, blocked: 9, leaked: 0, missing: [] });
+    expect(adversarialLine(tally)).toBe('adversarial: 9 attacks, 9 blocked, 0 leaked');
   });
 
   it('an attack that failed or was skipped is counted as leaked: a skipped attack proves nothing', () => {
@@ -45,8 +46,8 @@ describe('the adversarial summary line', () => {
   });
 
   it('a listed proof missing from a file that ran is reported (renamed or deleted), one in a file that did not run is not', () => {
-    const tally = tallyAttacks(root, [file(bypass.file, ['publishes a codex profile', 'passed'])]);
-    expect(tally.missing).toEqual([`${bypass.file}: ${bypass.test}`, `${scan.file}: ${scan.test}`]);
+    const tally = tallyAttacks(root, [file(CREDENTIALLESS, ['publishes a codex profile', 'passed'])]);
+    expect(tally.missing).toEqual(credentialless.map((p) => `${p.file}: ${p.test}`));
     expect(tally.attacks).toBe(0);
   });
 

@@ -9,13 +9,15 @@ import { relative } from 'node:path';
 
 /** Proofs that live in a bigger e2e file; each must be found by its exact name, or the line says so. */
 export const ALSO_PROVEN: readonly { readonly file: string; readonly test: string }[] = [
+  // Once per agent runtime (ADR 0153): the scan's title repeats under each runtime's describe,
+  // the bypass attempts' carries the runtime's name.
+  ...(['codex', 'claude-code', 'opencode'] as const).map((runtime) => ({
+    file: 'local-dev/e2e/credentialless.test.ts',
+    test: `${runtime}: refuses every way around the gateway from inside a running session, and audits the denials`,
+  })),
   {
     file: 'local-dev/e2e/credentialless.test.ts',
-    test: 'refuses every way around the gateway from inside a running session, and audits the denials',
-  },
-  {
-    file: 'local-dev/e2e/credentialless.test.ts',
-    test: 'finds none of the secrets anywhere in the sandbox while the agent ran',
+    test: 'finds none of the secrets anywhere in the sandbox while the agent ran, and the one the team put there where it belongs',
   },
   {
     file: 'local-dev/e2e/session-lifecycle.test.ts',

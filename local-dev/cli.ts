@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<unknown>> = {
   migrate: async () => (await import('./migrate-command.ts')).migrateCommand(),
   seed: async () => (await import('./migrate-command.ts')).seedCommand(),
   'rotate-keys': async () => (await import('./rotate-keys.ts')).rotateKeysCommand(),
+  agents: async () => (await import('./agents-check.ts')).agentsCommand(process.argv.slice(3)),
 };
 
 const name = process.argv[2] ?? '';

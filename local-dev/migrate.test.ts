@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
-import { applyMigrations } from './migrate.ts';
+import { applyMigrations, MIGRATIONS_DIR } from './migrate.ts';
 import { createDatabase } from './services/postgres.ts';
 
 async function query<T>(url: string, text: string): Promise<T[]> {
@@ -80,5 +85,51 @@ describe('migrations', () => {
         "insert into profile_versions (id, profile_id, org_id, number) values ('prv_4', 'prf_1', 'org_1', 3)",
       ),
     ).rejects.toMatchObject({ constraint: 'profile_versions_one_draft' });
+  });
+
+  it('give versions written before CLI versions were recorded the verified version, published ones too', async () => {
+    // Migrate to just before agent_runtimes (a copy of the folder with a shorter journal), write rows, then finish.
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-mig-'));
+    try {
+      cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+      const journalPath = join(dir, 'meta/_journal.json');
+      const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: Array<{ tag: string }> };
+      const cut = journal.entries.findIndex((e) => /^\d{4}_agent_runtimes$/.test(e.tag));
+      expect(cut).toBeGreaterThan(0);
+      writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, cut) }));
+      const url = await freshDatabase();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await migrate(drizzle(client), { migrationsFolder: dir });
+      } finally {
+        await client.end();
+      }
+      await query(
+        url,
+        `
+        insert into orgs (id, name, slug) values ('org_1', 'O', 'o-one');
+        insert into sandbox_profiles (id, org_id, name) values ('prf_1', 'org_1', 'p');
+        insert into profile_versions (id, profile_id, org_id, number, status, published_at, agent_runtime)
+          values ('prv_1', 'prf_1', 'org_1', 1, 'published', now(), 'claude-code');
+        insert into profile_versions (id, profile_id, org_id, number) values ('prv_2', 'prf_1', 'org_1', 2);
+      `,
+      );
+      expect((await applyMigrations(url)).applied).toBeGreaterThanOrEqual(1);
+      const rows = await query<{ id: string; agent_version: string }>(
+        url,
+        'select id, agent_version from profile_versions order by id',
+      );
+      expect(rows).toEqual([
+        { id: 'prv_1', agent_version: '2.1.328' },
+        { id: 'prv_2', agent_version: '0.169.0' },
+      ]);
+      // The trigger is back: the published version is frozen again.
+      await expect(
+        query(url, "update profile_versions set agent_version = 'latest' where id = 'prv_1'"),
+      ).rejects.toMatchObject({ code: 'AL409' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

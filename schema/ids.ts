@@ -11,6 +11,7 @@ export const ID_PREFIXES = {
   loginSession: 'lgn',
   apiToken: 'tok',
   connection: 'con',
+  sandboxSecret: 'sec',
   signingKey: 'sgk',
   profile: 'prf',
   profileVersion: 'prv',

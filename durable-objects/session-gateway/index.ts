@@ -11,6 +11,7 @@ import {
   type GatewayError,
   IngressHeader,
   OpenTerminalInput,
+  SecretEnv,
   type SigningKeyInfo,
   TerminalKey,
   type TunnelState,
@@ -232,17 +233,32 @@ export class SessionGateway extends DurableObject<Cloudflare.Env> {
     return this.terminals.open(parsed.data);
   }
 
-  /** The agent's interactive process from the plan, in the `agent` terminal. */
-  async openAgentTerminal(size: { cols?: number; rows?: number } = {}) {
-    return this.sessions.openAgent(size);
+  /**
+   * The agent's interactive process from the plan, in the `agent` terminal. `secretEnv`: the
+   * plan's secrets-in-the-sandbox, opened by the caller for this start only (ADR 0152); handed
+   * to the process over the tunnel, never stored here.
+   */
+  async openAgentTerminal(input: { cols?: number; rows?: number; secretEnv?: Record<string, string> } = {}) {
+    const env = SecretEnv.safeParse(input.secretEnv ?? {});
+    if (!env.success)
+      return { ok: false as const, code: 'INVALID_INPUT' as const, message: env.error.message };
+    return this.sessions.openAgent(input, env.data);
   }
 
   /** A login shell in terminal `key` (not `agent`), with the agent's directory and environment. */
-  async openShellTerminal(input: { key: string; cols?: number; rows?: number }) {
+  async openShellTerminal(input: {
+    key: string;
+    cols?: number;
+    rows?: number;
+    secretEnv?: Record<string, string>;
+  }) {
     const key = TerminalKey.safeParse(input.key);
     if (!key.success)
       return { ok: false as const, code: 'INVALID_INPUT' as const, message: key.error.message };
-    return this.sessions.openShell(key.data, input);
+    const env = SecretEnv.safeParse(input.secretEnv ?? {});
+    if (!env.success)
+      return { ok: false as const, code: 'INVALID_INPUT' as const, message: env.error.message };
+    return this.sessions.openShell(key.data, input, env.data);
   }
 
   /** Run a command; the stream carries NDJSON `ExecEvent`s until `exit` or `error`. */

@@ -135,7 +135,10 @@ export class Sessions {
     for (const wake of waiters) wake();
   }
 
-  openAgent(size: { cols?: number; rows?: number }): ReturnType<Terminals['open']> | GatewayError<'NO_PLAN'> {
+  openAgent(
+    size: { cols?: number; rows?: number },
+    secretEnv: Readonly<Record<string, string>> = {},
+  ): ReturnType<Terminals['open']> | GatewayError<'NO_PLAN'> {
     const stored = this.#gw.store.plan();
     if (stored === null) return { ok: false, code: 'NO_PLAN', message: 'no runtime plan has been applied' };
     const { plan } = stored;
@@ -144,7 +147,7 @@ export class Sessions {
       key: 'agent',
       command: process?.command ?? plan.agent.interactive,
       ...(process === undefined ? {} : { cwd: process.cwd }),
-      env: { ...plan.env, ...(process?.env ?? {}) },
+      env: { ...plan.env, ...(process?.env ?? {}), ...secretEnv },
       cols: size.cols ?? 120,
       rows: size.rows ?? 32,
     });
@@ -157,6 +160,7 @@ export class Sessions {
   openShell(
     key: string,
     size: { cols?: number; rows?: number },
+    secretEnv: Readonly<Record<string, string>> = {},
   ): ReturnType<Terminals['open']> | GatewayError<'NO_PLAN' | 'INVALID_INPUT'> {
     if (key === 'agent')
       return { ok: false, code: 'INVALID_INPUT', message: "terminal 'agent' is the agent's" };
@@ -168,7 +172,7 @@ export class Sessions {
       key,
       command: ['bash', '-l'],
       ...(process === undefined ? {} : { cwd: process.cwd }),
-      env: { ...plan.env, ...(process?.env ?? {}) },
+      env: { ...plan.env, ...(process?.env ?? {}), ...secretEnv },
       cols: size.cols ?? 120,
       rows: size.rows ?? 32,
     });

@@ -90,6 +90,8 @@ export async function runBypassAttempts(
   world: CredentiallessWorld,
   sessionId: string,
   containerId: string,
+  /** A brokered URL of the session's plan (its model API), for the positive control. */
+  controlUrl = 'https://api.openai.com/v1/models',
 ): Promise<BypassOutcome> {
   const proxied = await proxyEnv(world, containerId);
   const bare = ['HTTPS_PROXY=', 'https_proxy=', 'HTTP_PROXY=', 'http_proxy='];
@@ -127,7 +129,7 @@ export async function runBypassAttempts(
     },
     {
       name: 'request with the proxy environment unset',
-      cmd: curl('https://api.openai.com/v1/models'),
+      cmd: curl(controlUrl),
       env: bare,
     },
     {
@@ -141,7 +143,7 @@ export async function runBypassAttempts(
       env: proxied,
     },
   ];
-  const allowed = await exec(world, containerId, curl('https://api.openai.com/v1/models'), proxied);
+  const allowed = await exec(world, containerId, curl(controlUrl), proxied);
   const control = {
     name: 'brokered call through the proxy',
     succeeded: answered(allowed.output),

@@ -14,6 +14,7 @@ import { ensureDashboardBuilt } from '../dashboard-build.ts';
 import { ROOT } from '../paths.ts';
 import { type Child, spawnGroup } from '../process.ts';
 import { freePort, waitFor } from '../services/ports.ts';
+import { type AnthropicScript, type AnthropicStandIn, startAnthropicStandIn } from '../standins/anthropic.ts';
 import { type E2bStandIn, startE2bStandIn } from '../standins/e2b/index.ts';
 import { type GithubStandIn, startGithubStandIn } from '../standins/github.ts';
 import { type OpenAiStandIn, type Script, startOpenAiStandIn } from '../standins/openai.ts';
@@ -39,6 +40,7 @@ export interface CredentiallessWorld {
   /** The E2B stand-in (provider `e2b`): its API, its sandboxes, its faults. */
   readonly e2b: E2bStandIn | null;
   readonly openai: OpenAiStandIn & { readonly apiKey: string };
+  readonly anthropic: AnthropicStandIn & { readonly apiKey: string };
   readonly github: GithubStandIn & {
     readonly appId: string;
     readonly installationId: string;
@@ -52,6 +54,8 @@ export interface CredentiallessWorld {
   readonly baseImage: string;
   /** Replace the OpenAI stand-in's script (the default answers with a message). */
   script(next: Script): void;
+  /** Replace the Anthropic stand-in's script (the default answers with text). */
+  scriptAnthropic(next: AnthropicScript): void;
   api<T = unknown>(
     method: string,
     path: string,
@@ -173,6 +177,13 @@ export async function startCredentiallessWorld(
     let script: Script = () => [{ kind: 'message', text: 'Hello from the stand-in.' }];
     const openai = await startOpenAiStandIn({ apiKey: openaiKey, script: (turn) => script(turn) });
     stops.push(openai.close);
+    const anthropicKey = `sk-ant-api03-${randomBytes(24).toString('hex')}`;
+    let anthropicScript: AnthropicScript = () => [{ kind: 'text', text: 'Hello from the stand-in.' }];
+    const anthropic = await startAnthropicStandIn({
+      apiKey: anthropicKey,
+      script: (turn) => anthropicScript(turn),
+    });
+    stops.push(anthropic.close);
 
     seedRepository(dir);
     const app = generateKeyPairSync('rsa', {
@@ -336,6 +347,7 @@ export async function startCredentiallessWorld(
         provider,
         e2b,
         openai: Object.assign(openai, { apiKey: openaiKey }),
+        anthropic: Object.assign(anthropic, { apiKey: anthropicKey }),
         github: Object.assign(github, { appId, installationId, privateKeyPem: app.privateKey }),
         bareRepo: join(dir, 'repos/acme/widgets.git'),
         config,
@@ -343,6 +355,9 @@ export async function startCredentiallessWorld(
         baseImage: base.imageId,
         script: (next) => {
           script = next;
+        },
+        scriptAnthropic: (next) => {
+          anthropicScript = next;
         },
         api,
         request,
@@ -354,6 +369,7 @@ export async function startCredentiallessWorld(
     function secrets(runnerToken: string): Secret[] {
       return [
         { name: 'openai api key', value: openaiKey },
+        { name: 'anthropic api key', value: anthropicKey },
         { name: 'github app private key', value: app.privateKey },
         ...github.issuedTokens.map((value, i) => ({ name: `github installation token ${i + 1}`, value })),
         { name: 'airlock api token', value: apiToken },

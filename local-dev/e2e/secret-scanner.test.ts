@@ -22,6 +22,8 @@ const planted = {
   history: secret('sk-history'),
   nowhere: secret('sk-nowhere'),
 };
+/** A secret the profile chose to put in the sandbox: found, and reported apart from the leaks. */
+const chosen = secret('npm-chosen');
 const pem = generateKeyPairSync('rsa', {
   modulusLength: 2048,
   privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
@@ -63,6 +65,7 @@ beforeAll(async () => {
   // Planted the way leaks happen; each value travels in an exec's environment, not its argv.
   await execWait(['sh', '-c', 'printf "token=%s\\n" "$V" > /home/sandbox/notes.txt'], [`V=${planted.file}`]);
   await execDetached(['sleep', '600'], [`LEAKED_KEY=${planted.environ}`]);
+  await execDetached(['sleep', '601'], [`NPM_TOKEN=${chosen}`]);
   await execDetached(['sh', '-c', 'sleep 600; :', 'sh', planted.cmdline]);
   // Non-dumpable, as Codex makes itself (prctl(PR_SET_DUMPABLE, 0); prctl is syscall 157 on
   // x86-64, 167 on arm64): nobody in the sandbox may read its environ, so the host does.
@@ -89,6 +92,7 @@ beforeAll(async () => {
   report = await scanContainer(docker, container.id, [
     ...Object.entries(planted).map(([name, value]) => ({ name, value })),
     { name: 'pem', value: pem },
+    { name: 'chosen', value: chosen, allowed: true },
   ]);
 }, 600_000);
 
@@ -141,6 +145,13 @@ describe('the secret scanner', () => {
 
   it("finds one line of a PEM key's body on its own", () => {
     expect(hitsOf('pem').map((h) => `${h.where} ${h.variant}`)).toContain('/tmp/key-fragment.txt raw line 4');
+  });
+
+  it('reports a secret the profile chose to put in the sandbox apart from the leaks', () => {
+    expect(hitsOf('chosen')).toEqual([]);
+    expect(
+      report.allowedHits.some((h) => h.name === 'chosen' && /^\/proc\/\d+\/environ$/.test(h.where)),
+    ).toBe(true);
   });
 
   it('reports nothing for a secret that is nowhere', () => {

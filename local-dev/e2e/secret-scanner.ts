@@ -17,6 +17,12 @@ export const WINDOW = 16;
 export interface Secret {
   readonly name: string;
   readonly value: string;
+  /**
+   * A secret the profile deliberately puts inside the sandbox (a `secret_in_sandbox` variable,
+   * ADR 0152): searched for like any other, its hits reported apart in `allowedHits` — the
+   * scan proves it arrived where it was meant to, and nothing else did.
+   */
+  readonly allowed?: true;
 }
 
 export interface Needle {
@@ -35,7 +41,10 @@ export interface ScanHit {
 }
 
 export interface ScanReport {
+  /** Secrets found that must not be there. */
   readonly hits: readonly ScanHit[];
+  /** Hits of secrets the profile chose to put in the sandbox (Secret.allowed). */
+  readonly allowedHits: readonly ScanHit[];
   readonly files: number;
   readonly bytes: number;
   /** Pids seen, and those whose environ / cmdline were read (by root or by their own user). */
@@ -181,9 +190,11 @@ export async function scanContainer(
       unreadable = unreadable.filter((line) => !read(line));
     }
   }
+  const allowed = new Set(secrets.filter((s) => s.allowed === true).map((s) => s.name));
   return {
     ...root,
-    hits,
+    hits: hits.filter((h) => !allowed.has(h.name)),
+    allowedHits: hits.filter((h) => allowed.has(h.name)),
     processes: [...new Set([...root.processes, ...own.processes])],
     environs: [...environs],
     cmdlines: [...cmdlines],

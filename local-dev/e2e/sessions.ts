@@ -8,7 +8,7 @@ export interface PublishedProfile {
   readonly profileId: string;
   readonly versionId: string;
   readonly snapshotId: string;
-  readonly openaiConnectionId: string;
+  readonly modelConnectionId: string;
   readonly githubConnectionId: string;
   /** The org's E2B connection, on a world whose sandboxes run at the E2B stand-in. */
   readonly providerConnectionId: string | null;
@@ -19,6 +19,7 @@ export interface SnapshotView {
   readonly status: string;
   readonly failureReason: string | null;
   readonly imageRef?: string | null;
+  readonly agentVersion?: string | null;
 }
 
 export interface SessionView {
@@ -29,22 +30,37 @@ export interface SessionView {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** OpenAI (base URL → the stand-in) and a GitHub App (→ the stand-in), a codex profile on acme/widgets, published. */
-export async function publishCodexProfile(
+export type ModelKind = 'openai' | 'anthropic';
+
+export interface ProfileInput {
+  readonly runtime?: 'codex' | 'claude-code' | 'opencode';
+  readonly model?: ModelKind;
+  readonly name?: string;
+  readonly setupScript?: string;
+  readonly agentVersion?: string;
+  readonly agentInstructions?: string;
+  readonly envVars?: readonly Record<string, unknown>[];
+}
+
+/** A model connection (base URL → the world's stand-in), a GitHub App (→ the stand-in), a profile on acme/widgets, published. */
+export async function publishAgentProfile(
   world: CredentiallessWorld,
-  input: { name?: string; setupScript?: string } = {},
+  input: ProfileInput = {},
 ): Promise<PublishedProfile> {
   const org = `/orgs/${world.orgId}`;
+  const suffix = Math.random().toString(36).slice(2, 8);
   const provider = world.e2b === null ? null : await e2bConnection(world);
-  const openai = await world.api<{ id: string }>('POST', `${org}/connections`, {
-    integration: 'openai',
-    name: `OpenAI ${Math.random().toString(36).slice(2, 8)}`,
-    config: { base_url: world.openai.url },
-    credentials: { api_key: world.openai.apiKey },
+  const kind = input.model ?? 'openai';
+  const stand = kind === 'openai' ? world.openai : world.anthropic;
+  const model = await world.api<{ id: string }>('POST', `${org}/connections`, {
+    integration: kind,
+    name: `${kind} ${suffix}`,
+    config: { base_url: stand.url },
+    credentials: { api_key: stand.apiKey },
   });
   const github = await world.api<{ id: string }>('POST', `${org}/connections`, {
     integration: 'github_app',
-    name: `GitHub ${Math.random().toString(36).slice(2, 8)}`,
+    name: `GitHub ${suffix}`,
     config: {
       app_id: world.github.appId,
       installation_id: world.github.installationId,
@@ -53,13 +69,16 @@ export async function publishCodexProfile(
     credentials: { private_key: world.github.privateKeyPem },
   });
   const profile = await world.api<{ id: string; draftVersionId: string }>('POST', `${org}/profiles`, {
-    name: input.name ?? `Widgets ${Math.random().toString(36).slice(2, 8)}`,
+    name: input.name ?? `Widgets ${suffix}`,
   });
   await world.api('PATCH', `${org}/profiles/${profile.id}/versions/${profile.draftVersionId}`, {
-    agentRuntime: 'codex',
+    agentRuntime: input.runtime ?? 'codex',
+    ...(input.agentVersion === undefined ? {} : { agentVersion: input.agentVersion }),
+    ...(input.agentInstructions === undefined ? {} : { agentInstructions: input.agentInstructions }),
+    ...(input.envVars === undefined ? {} : { envVars: input.envVars }),
     sandboxProvider: world.provider,
     ...(provider === null ? {} : { providerConnectionId: provider }),
-    modelConnectionId: openai.id,
+    modelConnectionId: model.id,
     gitConnectionId: github.id,
     repositories: [{ repository: 'acme/widgets' }],
     setupScript: input.setupScript ?? 'git -C /home/sandbox/workspace/widgets log --oneline -1',
@@ -73,10 +92,18 @@ export async function publishCodexProfile(
     profileId: profile.id,
     versionId: published.published.id,
     snapshotId: published.snapshot.id,
-    openaiConnectionId: openai.id,
+    modelConnectionId: model.id,
     githubConnectionId: github.id,
     providerConnectionId: provider,
   };
+}
+
+/** The Codex profile the benchmarks and the first proof use. */
+export function publishCodexProfile(
+  world: CredentiallessWorld,
+  input: { name?: string; setupScript?: string } = {},
+): Promise<PublishedProfile> {
+  return publishAgentProfile(world, { ...input, runtime: 'codex', model: 'openai' });
 }
 
 /** The org's own E2B account (the stand-in's), as a sandbox-provider connection. */

@@ -63,6 +63,13 @@ export function shellCall(turn: Turn, command: string): ScriptedReply {
   if (turn.tools.includes('local_shell')) {
     return { kind: 'function_call', name: 'local_shell', arguments: { command: ['bash', '-lc', command] } };
   }
+  // OpenCode's shell tool, whichever provider drives it.
+  if (turn.tools.includes('bash'))
+    return {
+      kind: 'function_call',
+      name: 'bash',
+      arguments: { command, description: 'Run the scripted command' },
+    };
   throw new Error(`the client offered no shell tool (tools: ${turn.tools.join(', ') || 'none'})`);
 }
 

@@ -47,4 +47,5 @@ export const AUDIT_KINDS = ['egress', 'control'] as const;
 export const EGRESS_DECISIONS = ['brokered', 'passthrough', 'denied', 'leak_blocked'] as const;
 
 export type Role = (typeof ROLES)[number];
+export type AgentRuntime = (typeof AGENT_RUNTIMES)[number];
 export type SessionStatus = (typeof SESSION_STATUSES)[number];

@@ -4,6 +4,8 @@ import { IdOf, Name, Timestamp } from './common.ts';
 import { AGENT_RUNTIMES, SANDBOX_PROVIDERS, VERSION_STATUSES } from './enums.ts';
 import { Snapshot } from './snapshots.ts';
 
+export { AGENT_NAMES, LATEST_AGENT_VERSION, VERIFIED_AGENT_VERSIONS } from '../plan/agents.ts';
+
 // Sandbox profiles: a name plus versions. Exactly one draft is editable; a
 // published version is frozen (writes answer 409) and gets a snapshot.
 
@@ -36,6 +38,53 @@ export const SandboxResources = z
   })
   .meta({ id: 'SandboxResources' });
 
+const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name (letters, digits, _)');
+
+/**
+ * The words a client must send with a `secret_in_sandbox` variable: the kind alone is not
+ * enough, so no script or form can put a secret inside the sandbox by accident (ADR 0152).
+ */
+export const SECRET_IN_SANDBOX_ACKNOWLEDGEMENT = 'readable-inside-the-sandbox';
+
+/** A profile variable as the API shows it: a secret's value is never returned once set. */
+export const EnvVarView = z
+  .discriminatedUnion('kind', [
+    z.object({ name: z.string(), kind: z.literal('plain'), value: z.string() }),
+    z.object({ name: z.string(), kind: z.literal('secret_in_sandbox') }),
+  ])
+  .meta({ id: 'EnvVar' });
+
+/**
+ * A profile variable to set. `plain`: the value goes into the plan (no secrets: the checks
+ * refuse credential-looking values). `secret_in_sandbox`: a real secret the team chooses to put
+ * inside the sandbox, breaking the credentialless promise for it; sealed at rest, never
+ * returned, only for owners and admins, and only with the acknowledgement. Without `value` it
+ * keeps the draft's current secret of that name.
+ */
+export const EnvVarInput = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ name: EnvName, kind: z.literal('plain'), value: z.string().max(32768) }),
+    z.strictObject({
+      name: EnvName,
+      kind: z.literal('secret_in_sandbox'),
+      value: z.string().min(1).max(32768).optional(),
+      acknowledge: z.literal(SECRET_IN_SANDBOX_ACKNOWLEDGEMENT, {
+        error: `a secret_in_sandbox variable needs "acknowledge": "${SECRET_IN_SANDBOX_ACKNOWLEDGEMENT}"`,
+      }),
+    }),
+  ])
+  .meta({ id: 'EnvVarInput' });
+
+/** Exact (`0.169.0`) or `latest`. */
+export const AgentVersion = z
+  .string()
+  .regex(
+    /^(latest|\d{1,6}\.\d{1,6}\.\d{1,6}(-[0-9A-Za-z][0-9A-Za-z.-]{0,63})?)$/,
+    'an exact version such as 1.2.3, or "latest"',
+  );
+
 export const ProfileVersion = z
   .object({
     id: IdOf('prv'),
@@ -43,6 +92,10 @@ export const ProfileVersion = z
     number: z.number().int(),
     status: z.enum(VERSION_STATUSES),
     agentRuntime: z.enum(AGENT_RUNTIMES),
+    /** The CLI version the snapshot installs (exact, or `latest` when opted into). */
+    agentVersion: z.string(),
+    agentInstructions: z.string(),
+    envVars: z.array(EnvVarView),
     sandboxProvider: z.enum(SANDBOX_PROVIDERS),
     modelConnectionId: z.string().nullable(),
     gitConnectionId: z.string().nullable(),
@@ -88,6 +141,10 @@ export const UpdateProfile = z
 export const UpdateDraft = z
   .strictObject({
     agentRuntime: z.enum(AGENT_RUNTIMES).optional(),
+    /** Omitted with a new runtime: that runtime's verified version. */
+    agentVersion: AgentVersion.optional(),
+    agentInstructions: z.string().max(65536).optional(),
+    envVars: z.array(EnvVarInput).max(100).optional(),
     sandboxProvider: z.enum(SANDBOX_PROVIDERS).optional(),
     modelConnectionId: z.string().min(1).max(64).nullable().optional(),
     gitConnectionId: z.string().min(1).max(64).nullable().optional(),
@@ -111,6 +168,8 @@ export const ProfileVersionList = z
   .meta({ id: 'ProfileVersionList' });
 
 export type RepositoryRef = z.infer<typeof RepositoryRef>;
+export type EnvVarView = z.infer<typeof EnvVarView>;
+export type EnvVarInput = z.infer<typeof EnvVarInput>;
 export type ConnectorBinding = z.infer<typeof ConnectorBinding>;
 export type SandboxResources = z.infer<typeof SandboxResources>;
 export type ProfileVersion = z.infer<typeof ProfileVersion>;

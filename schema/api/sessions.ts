@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Cursor, FilterText, IdOf, Timestamp } from './common.ts';
-import { SANDBOX_PROVIDERS, SESSION_MODES, SESSION_STATUSES } from './enums.ts';
+import { AGENT_RUNTIMES, SANDBOX_PROVIDERS, SESSION_MODES, SESSION_STATUSES } from './enums.ts';
 
 export const Session = z
   .object({
@@ -16,6 +16,9 @@ export const Session = z
     startedByTokenId: z.string().nullable(),
     triggerId: z.string().nullable(),
     provider: z.enum(SANDBOX_PROVIDERS),
+    /** The agent and the CLI version its snapshot installed (null for sessions from before they were recorded). */
+    agentRuntime: z.enum(AGENT_RUNTIMES).nullable(),
+    agentVersion: z.string().nullable(),
     runnerId: z.string().nullable(),
     failureReason: z.string().nullable(),
     createdAt: Timestamp,

@@ -10,6 +10,8 @@ export const Snapshot = z
     status: z.enum(SNAPSHOT_STATUSES),
     provider: z.enum(SANDBOX_PROVIDERS),
     imageRef: z.string().nullable(),
+    /** The agent CLI version the build installed, once it has. */
+    agentVersion: z.string().nullable(),
     /** Exit code of the step that ended the build (the setup script's, when it ran); null until then. */
     exitCode: z.number().int().nullable(),
     failureReason: z.string().nullable(),

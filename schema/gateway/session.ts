@@ -146,6 +146,12 @@ export interface TerminalInfo {
   readonly viewers: number;
 }
 
+/**
+ * A process's secrets-in-the-sandbox (ADR 0152), opened by the Worker for one process start and
+ * passed straight through to sandboxd: never stored by the gateway, never logged.
+ */
+export const SecretEnv = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/), z.string().max(32768));
+
 export const TerminalKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a short lowercase name');
 
 export const OpenTerminalInput = z.strictObject({

@@ -1,20 +1,24 @@
 import type { z } from 'zod';
-import { type AgentSpec, PLACEHOLDER_SECRET, type PlanFile } from './types.ts';
+import type { AgentSpec } from './types.ts';
 
-// How each agent runtime is started. Interactive commands run in a PTY the
-// browser attaches to; headless ones get the prompt as their last argument, and
-// a conversation's follow-ups resume the last run with the next prompt.
+// The agent runtimes Airlock runs: how each is started (interactive in a PTY
+// the browser attaches to; headless with the prompt as its last argument, and a
+// conversation's follow-ups resume the last run with the next prompt), the npm
+// package its CLI comes from, and the CLI version Airlock last verified end to
+// end (ADR 0150). What each runtime is configured with lives in `runtimes/`.
 
 export type AgentRuntime = 'codex' | 'opencode' | 'claude-code';
 
+export const AGENT_RUNTIMES: readonly AgentRuntime[] = ['codex', 'opencode', 'claude-code'];
+
 export const SANDBOX_HOME = '/home/sandbox';
 export const WORKSPACE_ROOT = '/home/sandbox/workspace';
-const CODEX_HOME = `${SANDBOX_HOME}/.codex`;
 
-export const AGENTS: Readonly<Record<AgentRuntime, z.infer<typeof AgentSpec>>> = {
+export const AGENTS: Readonly<Record<AgentRuntime, Omit<z.infer<typeof AgentSpec>, 'version'>>> = {
   codex: {
     runtime: 'codex',
     interactive: ['codex'],
+    // The sandbox is the container itself: Codex's own sandbox (bubblewrap) has nothing to add.
     headless: ['codex', 'exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'],
     followUp: [
       'codex',
@@ -31,19 +35,20 @@ export const AGENTS: Readonly<Record<AgentRuntime, z.infer<typeof AgentSpec>>> =
     headless: ['opencode', 'run'],
     followUp: ['opencode', 'run', '--continue'],
   },
+  // Headless runs have no one to approve a tool call; the container is the boundary.
   'claude-code': {
     runtime: 'claude-code',
     interactive: ['claude'],
-    headless: ['claude', '-p'],
-    followUp: ['claude', '-p', '--continue'],
+    headless: ['claude', '-p', '--dangerously-skip-permissions'],
+    followUp: ['claude', '-p', '--dangerously-skip-permissions', '--continue'],
   },
 };
 
-/** Non-secret environment each runtime needs besides its model placeholders. */
-export const AGENT_ENV: Readonly<Record<AgentRuntime, Readonly<Record<string, string>>>> = {
-  codex: { CODEX_HOME },
-  opencode: {},
-  'claude-code': { DISABLE_AUTOUPDATER: '1' },
+/** Display names, for messages and the dashboard. */
+export const AGENT_NAMES: Readonly<Record<AgentRuntime, string>> = {
+  codex: 'Codex',
+  opencode: 'OpenCode',
+  'claude-code': 'Claude Code',
 };
 
 /** The npm package each runtime's CLI is installed from when a snapshot is built. */
@@ -54,30 +59,34 @@ export const AGENT_PACKAGES: Readonly<Record<AgentRuntime, string>> = {
 };
 
 /**
- * Files that let each runtime start straight into its prompt: API-key auth
- * holding only the placeholder (the gateway swaps it on the wire), and the
- * workspace marked trusted so no first-run dialog stands between the user
- * and the agent. Written at snapshot build, never over a user's later edits.
+ * The CLI version of each runtime that Airlock last verified end to end (the stand-ins speak
+ * its protocol; its quiet settings were measured against it). The one place these live: a new
+ * profile version records the verified version of its runtime, the tests install exactly these,
+ * and `./dev agents check` reports when the registry has something newer.
  */
-export function agentFiles(runtime: AgentRuntime, workspacePaths: readonly string[]): PlanFile[] {
-  switch (runtime) {
-    case 'codex': {
-      // Codex asks per repository root; trust on a parent does not carry over.
-      const trusted = [WORKSPACE_ROOT, ...workspacePaths]
-        .map((path) => `[projects.${JSON.stringify(path)}]\ntrust_level = "trusted"\n`)
-        .join('\n');
-      return [
-        {
-          path: `${CODEX_HOME}/auth.json`,
-          mode: 0o600,
-          content: `${JSON.stringify({ auth_mode: 'apikey', OPENAI_API_KEY: PLACEHOLDER_SECRET }, null, 2)}\n`,
-          ifAbsent: true,
-        },
-        { path: `${CODEX_HOME}/config.toml`, mode: 0o644, content: trusted, ifAbsent: true },
-      ];
-    }
-    case 'opencode':
-    case 'claude-code':
-      return [];
-  }
+export const VERIFIED_AGENT_VERSIONS: Readonly<Record<AgentRuntime, string>> = {
+  codex: '0.169.0',
+  opencode: '1.18.33',
+  'claude-code': '2.1.328',
+};
+
+/** Opt-in: whatever the registry calls latest on the day the snapshot is built. */
+export const LATEST_AGENT_VERSION = 'latest';
+
+const EXACT_VERSION = /^\d{1,6}\.\d{1,6}\.\d{1,6}(-[0-9A-Za-z][0-9A-Za-z.-]{0,63})?$/;
+
+/** An exact semver version (`0.169.0`, `1.2.3-beta.1`) or `latest`. */
+export function isAgentVersion(value: string): boolean {
+  return value === LATEST_AGENT_VERSION || EXACT_VERSION.test(value);
+}
+
+/** The version a profile version installs: its own, or (rows written before versions were recorded) the verified one. */
+export function agentVersionOf(runtime: AgentRuntime, recorded: string | undefined): string {
+  return recorded === undefined || recorded === '' ? VERIFIED_AGENT_VERSIONS[runtime] : recorded;
+}
+
+/** `@openai/codex@0.169.0`: the install spec (never a range: exact, or the `latest` tag). */
+export function agentInstallSpec(runtime: AgentRuntime, version: string): string {
+  if (!isAgentVersion(version)) throw new Error(`not an agent version: ${JSON.stringify(version)}`);
+  return `${AGENT_PACKAGES[runtime]}@${version}`;
 }

@@ -347,7 +347,9 @@ export const CATALOG: readonly IntegrationDefinition[] = [
       {
         key: 'api',
         hosts: ['api.anthropic.com'],
-        pathPrefixes: ['/v1'],
+        // `/api/claude_code`: the organization's managed settings and policy limits, which
+        // Claude Code fetches with the same key (ADR 0151).
+        pathPrefixes: ['/v1', '/api/claude_code'],
         methods: [],
         upstream: 'https://api.anthropic.com',
         inject: { kind: 'header', target: 'x-api-key' },

@@ -1,11 +1,13 @@
-import type { AgentRuntime } from './agents.ts';
+import { AGENT_NAMES, type AgentRuntime, isAgentVersion } from './agents.ts';
 import { quoteUntrusted } from './authority.ts';
 import { CATALOG, type IntegrationDefinition, integrationByKey, RUNTIME_MODEL_APIS } from './catalog.ts';
 import { isEncryptedUrl } from './destinations.ts';
+import { assembleEnv, checkEnvVars, type PlanEnvVar } from './env.ts';
 import type { PlanErrorCode, PlanIssue } from './errors.ts';
 import { checkFields } from './fields.ts';
 import { checkHostPattern, hostsOverlap, matchOverlaps } from './match.ts';
 import { connectionRoutes, type PlanConnection, RouteBuildError } from './routes.ts';
+import { runtimeConfig } from './runtimes/index.ts';
 import type { EgressRoute } from './types.ts';
 
 // What a profile version must satisfy, as a list of issues with the field at
@@ -37,6 +39,12 @@ export interface PlanVersion {
   readonly repositories: readonly PlanRepository[];
   readonly connectorBindings: readonly PlanBinding[];
   readonly egressAllowlist: readonly string[];
+  /** The CLI version to install: exact or `latest`; absent or '' means the verified one. */
+  readonly agentVersion?: string;
+  /** Instructions for the agent (house rules), written where each runtime reads them. */
+  readonly agentInstructions?: string;
+  /** The profile's own environment variables (ADR 0152). */
+  readonly envVars?: readonly PlanEnvVar[];
   /** Stop the session when the gateway blocks a credential leak (default false). */
   readonly stopSessionOnLeak?: boolean;
 }
@@ -125,34 +133,54 @@ export function checkVersion(
     return entry;
   };
 
-  // Model connection: present for publishing, and a model API this runtime speaks.
+  // Model connection: present for publishing, and a model API this runtime speaks (the catalog's
+  // RUNTIME_MODEL_APIS: Codex OpenAI-compatible, Claude Code Anthropic, OpenCode either).
+  const runtimeName = AGENT_NAMES[version.agentRuntime];
+  const apis = RUNTIME_MODEL_APIS[version.agentRuntime];
+  const allowed = apis.map((api) => `${api}-compatible`).join(' or ');
   if (version.modelConnectionId !== null) {
     const model = bind('modelConnectionId', version.modelConnectionId, 'model');
     if (model !== undefined) {
-      const apis = RUNTIME_MODEL_APIS[version.agentRuntime];
       if (model.def.kind !== 'model' || model.def.modelApi === undefined)
         issues.push(
-          issue('KIND_MISMATCH', 'modelConnectionId', `${model.def.displayName} is not a model provider`),
+          issue(
+            'KIND_MISMATCH',
+            'modelConnectionId',
+            `${model.def.displayName} is not a model provider; ${runtimeName} needs an ${allowed} model connection`,
+          ),
         );
       else if (!apis.includes(model.def.modelApi))
         issues.push(
           issue(
             'RUNTIME_INCOMPATIBLE',
             'modelConnectionId',
-            `${version.agentRuntime} needs an ${apis.join(' or ')}-compatible model connection; ${model.def.displayName} speaks ${model.def.modelApi}`,
+            `${runtimeName} needs an ${allowed} model connection; ${model.def.displayName} is ${model.def.modelApi}-compatible`,
           ),
         );
     }
   } else if (options.completeness) {
-    const apis = RUNTIME_MODEL_APIS[version.agentRuntime];
     issues.push(
       issue(
         'MODEL_CONNECTION_REQUIRED',
         'modelConnectionId',
-        `${version.agentRuntime} needs an ${apis.join(' or ')}-compatible model connection`,
+        `${runtimeName} needs an ${allowed} model connection`,
       ),
     );
   }
+
+  if (
+    version.agentVersion !== undefined &&
+    version.agentVersion !== '' &&
+    !isAgentVersion(version.agentVersion)
+  )
+    issues.push(
+      issue(
+        'INVALID_AGENT_VERSION',
+        'agentVersion',
+        `"${version.agentVersion.slice(0, 40)}" is not an exact version (e.g. 1.2.3) or "latest"`,
+      ),
+    );
+  issues.push(...checkEnvVars(version.envVars ?? []));
 
   if (version.gitConnectionId !== null) {
     const git = bind('gitConnectionId', version.gitConnectionId, 'git');
@@ -258,6 +286,23 @@ export function checkVersion(
         ),
       );
   });
+
+  // The environment as the compiler will assemble it: a profile variable may not shadow a
+  // connection's placeholder or the runtime's own settings.
+  const model = bound.find((b) => b.role === 'model');
+  const runtime = runtimeConfig(version.agentRuntime, {
+    trustedPaths: [],
+    modelApi: model?.def.modelApi ?? null,
+    instructions: '',
+    reaches: () => false,
+  });
+  issues.push(
+    ...assembleEnv({
+      connections: bound,
+      runtime: { name: runtimeName, env: runtime.env },
+      vars: version.envVars ?? [],
+    }).issues.filter((i) => i.path.startsWith('envVars.')),
+  );
 
   return { issues, bound, routes };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { VERIFIED_AGENT_VERSIONS } from './agents.ts';
 import type { PlanVersion } from './check.ts';
 import { compileRuntimePlan } from './compile.ts';
 import { PlanCompileError } from './errors.ts';
@@ -329,9 +330,10 @@ describe('compileRuntimePlan', () => {
     });
     expect(claude.agent).toEqual({
       runtime: 'claude-code',
+      version: VERIFIED_AGENT_VERSIONS['claude-code'],
       interactive: ['claude'],
-      headless: ['claude', '-p'],
-      followUp: ['claude', '-p', '--continue'],
+      headless: ['claude', '-p', '--dangerously-skip-permissions'],
+      followUp: ['claude', '-p', '--dangerously-skip-permissions', '--continue'],
     });
     expect(claude.env.ANTHROPIC_API_KEY).toBe(PLACEHOLDER_SECRET);
     const opencode = compileRuntimePlan({

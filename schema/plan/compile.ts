@@ -1,10 +1,12 @@
-import { AGENT_ENV, AGENTS, agentFiles, WORKSPACE_ROOT } from './agents.ts';
+import { AGENT_NAMES, AGENTS, agentVersionOf, WORKSPACE_ROOT } from './agents.ts';
 import { CATALOG, type IntegrationDefinition } from './catalog.ts';
 import { type BoundConnection, checkVersion, type PlanVersion } from './check.ts';
+import { assembleEnv } from './env.ts';
 import { PlanCompileError, type PlanIssue } from './errors.ts';
-import { hostsOverlap } from './match.ts';
-import { connectionEnv, type PlanConnection, serviceAddress } from './routes.ts';
-import { PLACEHOLDER_SECRET, type RuntimePlan, type WorkspaceRepo } from './types.ts';
+import { hostMatches, hostsOverlap } from './match.ts';
+import { type PlanConnection, serviceAddress } from './routes.ts';
+import { runtimeConfig } from './runtimes/index.ts';
+import type { RuntimePlan, WorkspaceRepo } from './types.ts';
 
 // The runtime plan compiler: a pure, deterministic function from a published
 // profile version and the connections it names (non-secret fields only) to
@@ -80,37 +82,36 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
         });
     }
 
-  // Environment: integration placeholders, then the runtime's own settings.
-  const env: Record<string, string> = {};
-  const envOwner = new Map<string, string>();
-  const setEnv = (name: string, value: string, owner: string, path: string) => {
-    const existing = env[name];
-    if (existing !== undefined && existing !== value) {
-      issues.push({
-        code: 'ENV_CONFLICT',
-        path,
-        message: `${owner} sets ${name}, which ${envOwner.get(name) ?? 'another binding'} sets to a different value`,
-      });
-      return;
-    }
-    env[name] = value;
-    envOwner.set(name, owner);
-  };
-  for (const entry of bound)
-    for (const [name, value] of Object.entries(
-      connectionEnv(entry.def, entry.connection, PLACEHOLDER_SECRET),
-    ))
-      setEnv(name, value, `connection ${entry.connection.id}`, entry.path);
-  for (const [name, value] of Object.entries(AGENT_ENV[version.agentRuntime]))
-    setEnv(name, value, version.agentRuntime, 'agentRuntime');
   if (issues.length > 0) fail(issues);
 
   const repos = workspace(
     version,
     bound.find((b) => b.role === 'git'),
   );
+  const reachable = [...passthrough, ...routes.flatMap((r) => r.match.hosts)];
+  const runtime = runtimeConfig(version.agentRuntime, {
+    trustedPaths: [WORKSPACE_ROOT, ...repos.map((r) => r.path)],
+    modelApi: bound.find((b) => b.role === 'model')?.def.modelApi ?? null,
+    instructions: version.agentInstructions ?? '',
+    reaches: (host) => reachable.some((pattern) => hostMatches(pattern, host)),
+  });
+
+  // Environment: integration placeholders, the runtime's own settings, the profile's plain variables.
+  const vars = version.envVars ?? [];
+  const assembled = assembleEnv({
+    connections: bound,
+    runtime: { name: AGENT_NAMES[version.agentRuntime], env: runtime.env },
+    vars,
+  });
+  if (assembled.issues.length > 0) fail(assembled.issues);
+  const env = assembled.env;
+  const secretsInSandbox = vars
+    .flatMap((v) => (v.kind === 'secret_in_sandbox' ? [{ name: v.name, secretId: v.secretId }] : []))
+    .sort((a, b) => byString(a.name, b.name));
+
   const agent = AGENTS[version.agentRuntime];
   const sortedEnv = Object.fromEntries(Object.entries(env).sort(([a], [b]) => byString(a, b)));
+  const agentEnv = Object.fromEntries(Object.entries(runtime.agentEnv).sort(([a], [b]) => byString(a, b)));
   return {
     schemaVersion: 1,
     orgId: version.orgId,
@@ -119,15 +120,12 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
     versionNumber: version.number,
     egressRoutes: routes,
     passthrough: [...passthrough].sort(byString),
-    files: agentFiles(
-      version.agentRuntime,
-      repos.map((r) => r.path),
-    ),
+    files: [...runtime.files].sort((a, b) => byString(a.path, b.path)),
     processes: [
       {
         key: 'agent',
         command: [...agent.interactive],
-        env: {},
+        env: agentEnv,
         cwd: repos.length === 1 && repos[0] !== undefined ? repos[0].path : WORKSPACE_ROOT,
         pty: true,
         readiness: { kind: 'none' },
@@ -137,10 +135,12 @@ export function compileRuntimePlan(input: CompileInput): RuntimePlan {
     env: sortedEnv,
     agent: {
       runtime: agent.runtime,
+      version: agentVersionOf(version.agentRuntime, version.agentVersion),
       interactive: [...agent.interactive],
       headless: [...agent.headless],
       ...(agent.followUp === undefined ? {} : { followUp: [...agent.followUp] }),
     },
+    ...(secretsInSandbox.length === 0 ? {} : { secretsInSandbox }),
     stopSessionOnLeak: version.stopSessionOnLeak === true,
   };
 }

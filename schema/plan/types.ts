@@ -108,12 +108,24 @@ export const WorkspaceRepo = z.strictObject({
 
 export const AgentSpec = z.strictObject({
   runtime: z.enum(['codex', 'opencode', 'claude-code']),
+  /** The CLI version the snapshot installs: exact, or `latest` (absent in plans compiled before versions were pinned). */
+  version: z
+    .string()
+    .regex(/^(latest|\d{1,6}\.\d{1,6}\.\d{1,6}(-[0-9A-Za-z][0-9A-Za-z.-]{0,63})?)$/)
+    .optional(),
   /** Interactive command (run in a PTY). */
   interactive: z.array(z.string()).min(1),
   /** Headless command; the prompt is appended as the last argument. */
   headless: z.array(z.string()).min(1),
   /** A follow-up turn in the same conversation (headless, resuming the last run); the prompt last. */
   followUp: z.array(z.string()).min(1).optional(),
+});
+
+export const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
+
+export const SecretInSandbox = z.strictObject({
+  name: EnvName,
+  secretId: z.string().regex(/^sec_[0-9A-Z]{26}$/),
 });
 
 export const RuntimePlan = z.strictObject({
@@ -131,6 +143,12 @@ export const RuntimePlan = z.strictObject({
   /** Non-secret environment, including placeholders such as OPENAI_API_KEY=airlock-brokered. */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
   agent: AgentSpec,
+  /**
+   * Variables a team chose to hold a real secret inside the sandbox (ADR 0152): names and
+   * sealed-secret ids only. The values are opened when a process starts and handed to it
+   * directly; they are never part of a plan, its storage, or the sandbox's container config.
+   */
+  secretsInSandbox: z.array(SecretInSandbox).optional(),
   /** The profile version asks for the session to stop when the leak tripwire blocks a request (ADR 0125). */
   stopSessionOnLeak: z.boolean().default(false),
 });
@@ -141,6 +159,7 @@ export type PlanFile = z.infer<typeof PlanFile>;
 export type PlanProcess = z.infer<typeof PlanProcess>;
 export type WorkspaceRepo = z.infer<typeof WorkspaceRepo>;
 export type RuntimePlan = z.infer<typeof RuntimePlan>;
+export type SecretInSandbox = z.infer<typeof SecretInSandbox>;
 
 /** The value the sandbox sees where an agent CLI insists on a key; the gateway replaces it on the wire. */
 export const PLACEHOLDER_SECRET = 'airlock-brokered';

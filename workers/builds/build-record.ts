@@ -114,6 +114,11 @@ export async function beginBuild(db: Database, config: Config, snapshotId: strin
   };
 }
 
+/** The CLI version npm installed (what `latest` meant that day; the pinned version otherwise). */
+export async function recordAgentVersion(db: Database, snapshotId: string, version: string): Promise<void> {
+  await db.update(snapshots).set({ agentVersion: version }).where(eq(snapshots.id, snapshotId));
+}
+
 /**
  * A setup test runs the draft as it was when it was requested, by someone who may still run it
  * (ADR 0120): a draft edited since, or a requester who lost the authority, fails the test.

@@ -1,4 +1,12 @@
-import { AGENT_PACKAGES, AGENTS, type RuntimePlan, WORKSPACE_ROOT } from '@airlock/schema/plan';
+import {
+  AGENT_BUILD_PREPARE,
+  AGENT_PACKAGES,
+  AGENTS,
+  agentInstallSpec,
+  agentVersionOf,
+  type RuntimePlan,
+  WORKSPACE_ROOT,
+} from '@airlock/schema/plan';
 import { SANDBOX_AGENT_PREFIX } from '@airlock/schema/runner';
 import type { SandboxProvider, SandboxRef } from '../providers/types.ts';
 import type { BuildLog } from './build-log.ts';
@@ -34,13 +42,22 @@ export interface BuildSandbox {
 /** Agent CLIs go here (owned by `sandbox`), linked into /usr/local/bin so every user finds them. */
 export const AGENT_PREFIX = SANDBOX_AGENT_PREFIX;
 
-async function run(
+interface RunOptions {
+  readonly user: 'root' | 'sandbox';
+  readonly stdin?: string;
+  readonly timeoutSeconds?: number;
+  readonly workdir?: string;
+}
+
+/** A build command; its stdout for the caller, or why it failed (exit code, last lines of output). */
+async function runCapture(
   b: BuildSandbox,
   what: string,
   operationId: string,
   command: string[],
-  options: { user: 'root' | 'sandbox'; stdin?: string; timeoutSeconds?: number; workdir?: string },
-): Promise<StepFailure | null> {
+  options: RunOptions,
+): Promise<StepFailure | { readonly stdout: string }> {
+  const timeoutSeconds = options.timeoutSeconds ?? 600;
   const outcome = await streamedExec(
     b.provider,
     b.ref,
@@ -49,26 +66,47 @@ async function run(
       command,
       user: options.user,
       env: buildExecEnv(b.plan),
-      timeoutSeconds: options.timeoutSeconds ?? 600,
+      timeoutSeconds,
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       ...(options.workdir === undefined ? {} : { workdir: options.workdir }),
     },
     b.log,
   );
-  if (outcome.exitCode === 0 && !outcome.timedOut) return null;
-  const ended = outcome.timedOut
-    ? `timed out after ${options.timeoutSeconds ?? 600} s`
-    : `exited with ${outcome.exitCode}`;
+  if (outcome.exitCode === 0 && !outcome.timedOut) return { stdout: outcome.stdout };
+  const ended = outcome.timedOut ? `timed out after ${timeoutSeconds} s` : `exited with ${outcome.exitCode}`;
   const tail = b.log.tail() || `${outcome.stdout}${outcome.stderr}`.split('\n').slice(-15).join('\n');
   return { reason: `${what} ${ended}${tail === '' ? '' : `:\n${tail}`}`, exitCode: outcome.exitCode };
 }
 
-/** npm global install of the runtime's CLI from the configured registry (passthrough in the plan). */
-export async function installAgent(b: BuildSandbox, registry: string): Promise<StepFailure | null> {
+async function run(
+  b: BuildSandbox,
+  what: string,
+  operationId: string,
+  command: string[],
+  options: RunOptions,
+): Promise<StepFailure | null> {
+  const outcome = await runCapture(b, what, operationId, command, options);
+  return 'reason' in outcome ? outcome : null;
+}
+
+/** What the install step found in the prefix: the version npm actually installed. */
+export interface InstalledAgent {
+  readonly version: string;
+}
+
+const VERSION_LINE = /^installed-version: (\S{1,80})$/m;
+
+/**
+ * npm global install of the runtime's CLI at the plan's pinned version (or the `latest` tag,
+ * opted into) from the configured registry (passthrough in the plan), then the runtime's own
+ * preparation (e.g. OpenCode's plugin package, which it would otherwise fetch at every start).
+ * The log names the version installed; so does the returned value.
+ */
+export async function installAgent(b: BuildSandbox, registry: string): Promise<StepFailure | InstalledAgent> {
   const runtime = b.plan.agent.runtime;
-  const pkg = AGENT_PACKAGES[runtime];
+  const spec = agentInstallSpec(runtime, agentVersionOf(runtime, b.plan.agent.version));
   const cli = AGENTS[runtime].interactive[0] ?? runtime;
-  b.log.system(`installing ${pkg} (${runtime}) from the npm registry`);
+  b.log.system(`installing ${spec} (${runtime}) from the npm registry`);
   const prepared = await run(
     b,
     'preparing the agent prefix',
@@ -80,7 +118,7 @@ export async function installAgent(b: BuildSandbox, registry: string): Promise<S
   if (prepared !== null) return prepared;
   const installed = await run(
     b,
-    `npm install ${pkg}`,
+    `npm install ${spec}`,
     'agent.install',
     [
       'sh',
@@ -89,7 +127,7 @@ export async function installAgent(b: BuildSandbox, registry: string): Promise<S
       'npm-install',
       AGENT_PREFIX,
       registry,
-      pkg,
+      spec,
     ],
     { user: 'sandbox', timeoutSeconds: 1200 },
   );
@@ -114,20 +152,43 @@ export async function installAgent(b: BuildSandbox, registry: string): Promise<S
     { user: 'root' },
   );
   if (linked !== null) return linked;
+  // The version npm put in the prefix, as the log's last word on it; then the CLI itself runs.
   // Codex refuses to start without its CODEX_HOME (the plan's env names it).
-  return run(
+  const checked = await runCapture(
     b,
     `${cli} --version`,
     'agent.check',
     [
       'sh',
       '-c',
-      'if [ -n "$CODEX_HOME" ]; then mkdir -p "$CODEX_HOME"; fi; exec "$1" --version',
+      'v=$(node -p "require(process.argv[1]).version" "$1/lib/node_modules/$2/package.json") || exit 1; echo "installed-version: $v"; if [ -n "$CODEX_HOME" ]; then mkdir -p "$CODEX_HOME"; fi; exec "$3" --version',
       'check',
+      AGENT_PREFIX,
+      AGENT_PACKAGES[runtime],
       cli,
     ],
     { user: 'sandbox' },
   );
+  if ('reason' in checked) return checked;
+  const version = VERSION_LINE.exec(checked.stdout)?.[1];
+  if (version === undefined)
+    return { reason: `${cli} --version did not report the installed version`, exitCode: null };
+  b.log.system(`installed ${AGENT_PACKAGES[runtime]}@${version}`);
+  const prepare = AGENT_BUILD_PREPARE[runtime];
+  if (prepare !== null) {
+    const ready = await run(
+      b,
+      `preparing ${runtime}`,
+      'agent.prepare',
+      ['sh', '-c', prepare, 'prepare', registry],
+      {
+        user: 'sandbox',
+        timeoutSeconds: 600,
+      },
+    );
+    if (ready !== null) return ready;
+  }
+  return { version };
 }
 
 /** Clone the plan's repositories through the gateway, which injects the git credential. */

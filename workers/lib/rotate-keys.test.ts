@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { configFromWorkerEnv } from '@airlock/config';
-import { connections, signingKeys, triggers } from '@airlock/schema/db';
+import { connections, sandboxSecrets, signingKeys, triggers } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ const v2 = new Sealer({
 const v2only = new Sealer({ active_master_key_version: 9, master_keys: { '9': v2key } });
 
 describe('rotateKeys', () => {
-  it('re-seals connections, signing keys and trigger secrets with the active key, row by row', async () => {
+  it('re-seals connections, signing keys, trigger secrets and secrets-in-sandbox with the active key, row by row', async () => {
     const w = await createWorld(h);
     const db = h.db();
     const old = new Sealer(base);
@@ -53,6 +53,16 @@ describe('rotateKeys', () => {
         secretKeyVersion: sealedSecret.keyVersion,
       })
       .where(eq(triggers.id, w.triggerId));
+    const secretId = newId('sandboxSecret');
+    const inSandbox = h.secret('npm-token-in-sandbox-0123456789');
+    const sealedInSandbox = await old.seal(inSandbox, secretId);
+    await db.insert(sandboxSecrets).values({
+      id: secretId,
+      orgId: w.orgId,
+      ciphertext: sealedInSandbox.ciphertext,
+      nonce: sealedInSandbox.nonce,
+      keyVersion: sealedInSandbox.keyVersion,
+    });
     // A second connection whose ciphertext was tampered with.
     const tamperedId = newId('connection');
     const good = await old.seal('{"api_key":"x"}', tamperedId);
@@ -71,7 +81,7 @@ describe('rotateKeys', () => {
     const handle = openDb(h.config);
     try {
       const report = await rotateKeys(handle.pool, v2, { orgIds: [w.orgId], batchSize: 1 });
-      expect(report.rotated).toEqual({ connections: 1, signing_keys: 1, triggers: 1 });
+      expect(report.rotated).toEqual({ connections: 1, signing_keys: 1, sandbox_secrets: 1, triggers: 1 });
       expect(report.failures).toEqual([
         expect.objectContaining({
           table: 'connections',
@@ -101,15 +111,19 @@ describe('rotateKeys', () => {
           w.triggerId,
         ),
       ).toBe(webhookSecret);
+      const [secret] = await db.select().from(sandboxSecrets).where(eq(sandboxSecrets.id, secretId));
+      expect(secret?.keyVersion).toBe(9);
+      expect(await v2only.open(secret ?? sealedInSandbox, secretId)).toBe(inSandbox);
       const [tampered] = await db.select().from(connections).where(eq(connections.id, tamperedId));
       expect(tampered?.credentialKeyVersion).toBe(base.active_master_key_version);
 
       const again = await rotateKeys(handle.pool, v2, { orgIds: [w.orgId] });
-      expect(again.rotated).toEqual({ connections: 0, signing_keys: 0, triggers: 0 });
+      expect(again.rotated).toEqual({ connections: 0, signing_keys: 0, sandbox_secrets: 0, triggers: 0 });
       expect(again.failures).toHaveLength(1);
     } finally {
       // Leave the shared database readable with the suite's own key.
       await db.delete(connections).where(inArray(connections.id, [tamperedId]));
+      await db.delete(sandboxSecrets).where(eq(sandboxSecrets.id, secretId));
       await handle.end();
     }
   });

@@ -34,6 +34,12 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     version: 'private_key_key_version',
   },
   {
+    table: 'sandbox_secrets',
+    ciphertext: 'ciphertext',
+    nonce: 'nonce',
+    version: 'key_version',
+  },
+  {
     table: 'triggers',
     ciphertext: 'secret_ciphertext',
     nonce: 'secret_nonce',

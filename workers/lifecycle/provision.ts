@@ -1,6 +1,6 @@
 import type { Config } from '@airlock/config';
 import type { Attribution, SessionSettings, TunnelState } from '@airlock/schema/gateway';
-import { PLACEHOLDER_SECRET, type RuntimePlan } from '@airlock/schema/plan';
+import { CREDENTIAL_NAME, PLACEHOLDER_SECRET, type RuntimePlan } from '@airlock/schema/plan';
 import type { SandboxPurpose, SandboxResources } from '@airlock/schema/runner';
 import type { Database } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
@@ -96,9 +96,6 @@ export class ProvisionError extends Error {
   }
 }
 
-/** Names that hold credentials by convention: in a sandbox they may only hold the placeholder. */
-const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)/i;
-
 /**
  * The environment a sandbox gets: the plan's, which is non-secret by construction (placeholders
  * like `OPENAI_API_KEY=airlock-brokered`, base URLs, runtime settings). Checked again here, as
@@ -107,7 +104,7 @@ const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)/i;
  */
 export function sandboxEnv(plan: RuntimePlan): Record<string, string> {
   const offending = Object.entries(plan.env)
-    .filter(([name, value]) => SECRET_NAME.test(name) && value !== PLACEHOLDER_SECRET)
+    .filter(([name, value]) => CREDENTIAL_NAME.test(name) && value !== PLACEHOLDER_SECRET)
     .map(([name]) => name);
   if (offending.length > 0)
     throw new ProvisionError(

@@ -1,6 +1,6 @@
 import { profileVersions, sessionRuntimePlans, sessions, snapshots } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
-import type { RuntimePlan } from '@airlock/schema/plan';
+import { type AgentRuntime, agentVersionOf, type RuntimePlan } from '@airlock/schema/plan';
 import { and, eq, isNull } from 'drizzle-orm';
 import { loadRuntimePlan } from '../control-plane/profiles/compile-plan.ts';
 import type { Database } from '../lib/db.ts';
@@ -33,6 +33,8 @@ export interface Loaded {
     triggerDeliveryId: string | null;
   };
   readonly createdAt: number;
+  /** The agent and the CLI version its snapshot installed. */
+  readonly agent: { readonly runtime: AgentRuntime; readonly version: string };
 }
 
 export async function load(db: Database, sessionId: string): Promise<Loaded> {
@@ -40,6 +42,8 @@ export async function load(db: Database, sessionId: string): Promise<Loaded> {
     .select({
       session: sessions,
       resources: profileVersions.resources,
+      runtime: profileVersions.agentRuntime,
+      agentVersion: profileVersions.agentVersion,
       providerConnectionId: profileVersions.providerConnectionId,
       snapshot: snapshots,
     })
@@ -69,6 +73,10 @@ export async function load(db: Database, sessionId: string): Promise<Loaded> {
       triggerDeliveryId: session.triggerDeliveryId,
     },
     createdAt: session.createdAt.getTime(),
+    agent: {
+      runtime: row.runtime,
+      version: snapshot.agentVersion ?? agentVersionOf(row.runtime, row.agentVersion),
+    },
   };
 }
 
@@ -86,6 +94,11 @@ export async function storePlan(
     .select({ revision: sessionRuntimePlans.revision })
     .from(sessionRuntimePlans)
     .where(and(eq(sessionRuntimePlans.sessionId, sessionId), isNull(sessionRuntimePlans.supersededAt)));
+  // Sessions started by other means than the API (triggers) learn their agent here.
+  await db
+    .update(sessions)
+    .set({ agentRuntime: s.agent.runtime, agentVersion: s.agent.version })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.agentVersion)));
   if (existing !== undefined) return existing.revision;
   const outcome = await loadRuntimePlan(db, { orgId: s.orgId, versionId: s.versionId, allowPlainHttp });
   if (!outcome.ok)
@@ -114,4 +127,13 @@ export async function activePlan(db: Database, sessionId: string, revision: numb
     .where(and(eq(sessionRuntimePlans.sessionId, sessionId), eq(sessionRuntimePlans.revision, revision)));
   if (row === undefined) throw new SessionFailure(`The session's plan revision ${revision} is missing.`);
   return row.plan;
+}
+
+/** The session's active plan (the revision not superseded), or null before it has one. */
+export async function currentPlan(db: Database, sessionId: string): Promise<RuntimePlan | null> {
+  const [row] = await db
+    .select({ plan: sessionRuntimePlans.plan })
+    .from(sessionRuntimePlans)
+    .where(and(eq(sessionRuntimePlans.sessionId, sessionId), isNull(sessionRuntimePlans.supersededAt)));
+  return row?.plan ?? null;
 }

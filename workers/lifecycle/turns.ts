@@ -5,6 +5,7 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../lib/db.ts';
 import type { Env } from '../lib/env.ts';
 import { type HeadlessOutcome, runHeadless } from './headless.ts';
+import { redactSecrets } from './secrets-in-sandbox.ts';
 import { STOP_EVENT } from './session-state.ts';
 
 // The turns of a headless session (`session_turns`): the first prompt, then —
@@ -102,8 +103,14 @@ export async function runTurn(
   gateway: DurableObjectStub<SessionGateway>,
   plan: RuntimePlan,
   turn: TurnRow,
-  timeoutMs: number,
+  options: {
+    readonly timeoutMs: number;
+    /** Secrets-in-the-sandbox for this run (ADR 0152): in its env, never in what is stored or returned. */
+    readonly secretEnv?: Readonly<Record<string, string>>;
+  },
 ): Promise<HeadlessOutcome> {
+  const secretEnv = options.secretEnv ?? {};
+  const redact = (text: string) => redactSecrets(text, secretEnv);
   await db
     .update(sessionTurns)
     .set({ status: 'running', startedAt: new Date() })
@@ -115,17 +122,20 @@ export async function runTurn(
     gateway,
     {
       command: [...command, turn.prompt],
-      env: { ...plan.env, ...(agent?.env ?? {}) },
+      env: { ...plan.env, ...(agent?.env ?? {}), ...secretEnv },
       ...(agent === undefined ? {} : { cwd: agent.cwd }),
-      timeoutMs,
+      timeoutMs: options.timeoutMs,
     },
     {
       everyMs: LIVE_OUTPUT_EVERY_MS,
       onOutput: async (tail) => {
-        await db.update(sessionTurns).set({ output: tail }).where(eq(sessionTurns.id, turn.id));
+        await db
+          .update(sessionTurns)
+          .set({ output: redact(tail) })
+          .where(eq(sessionTurns.id, turn.id));
       },
     },
-  );
+  ).then((o) => ({ ...o, stdout: redact(o.stdout), tail: redact(o.tail) }));
   const pushed = outcome.error === null ? movedRefs(before, await remoteRefs(gateway, plan)) : [];
   const succeeded = outcome.error === null && outcome.exitCode === 0;
   const answer = outcome.stdout.trim();

@@ -10,6 +10,7 @@ import { createLogger } from '../lib/log.ts';
 import { gatewaySettings } from '../lifecycle/gateway-settings.ts';
 import type { HeadlessOutcome } from '../lifecycle/headless.ts';
 import { endGateway, ProvisionError, provision, teardown } from '../lifecycle/provision.ts';
+import { openSecretsInSandbox } from '../lifecycle/secrets-in-sandbox.ts';
 import { activePlan, type Loaded, load, SessionFailure, storePlan } from '../lifecycle/session-plan.ts';
 import {
   LIVE,
@@ -186,7 +187,12 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
     if (s.mode === 'headless') return this.#headless(step, sessionId, s, revision);
 
     await step.do('open agent terminal', FEW_RETRIES, async () => {
-      const opened = await this.#gateway(sessionId).openAgentTerminal({ cols: 120, rows: 32 });
+      // Secrets-in-the-sandbox are opened inside the step and go straight to the gateway: a
+      // step's result is persisted, so it returns nothing of them.
+      const secretEnv = await this.#db(async (db) =>
+        openSecretsInSandbox(db, config, s.orgId, await activePlan(db, sessionId, revision)),
+      );
+      const opened = await this.#gateway(sessionId).openAgentTerminal({ cols: 120, rows: 32, secretEnv });
       if (!opened.ok && opened.code !== 'TERMINAL_RUNNING')
         throw new NonRetryableError(`The agent's terminal could not be opened: ${opened.message}`);
       return true;
@@ -209,15 +215,15 @@ export class SessionLifecycleWorkflow extends WorkflowEntrypoint<Env, SessionLif
       );
       if (turn !== null) {
         const outcome = await step.do(`run turn ${turn.n}`, { ...NO_RETRY, timeout: '8 hours' }, () =>
-          this.#db(async (db) =>
-            runTurn(
-              db,
-              this.#gateway(sessionId),
-              await activePlan(db, sessionId, revision),
-              turn,
-              Math.max(60_000, s.createdAt + ttlMs - Date.now()),
-            ),
-          ),
+          this.#db(async (db) => {
+            const plan = await activePlan(db, sessionId, revision);
+            // Opened for this turn only; runTurn keeps them out of what it stores and returns.
+            const secretEnv = await openSecretsInSandbox(db, loadConfig(this.env), s.orgId, plan);
+            return runTurn(db, this.#gateway(sessionId), plan, turn, {
+              timeoutMs: Math.max(60_000, s.createdAt + ttlMs - Date.now()),
+              secretEnv,
+            });
+          }),
         );
         await step.do(`turn ${turn.n} ended`, FEW_RETRIES, () => notifyTurnEnded(this.env, turn.deliveryId));
         const ended = turnEnding(outcome, s.conversational);

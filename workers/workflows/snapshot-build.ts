@@ -5,6 +5,7 @@ import {
   beginBuild,
   failBuild,
   finishBuild,
+  recordAgentVersion,
   recordSandbox,
   sandboxOf,
 } from '../builds/build-record.ts';
@@ -85,7 +86,7 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
       const sandboxStep = (
         name: string,
         block: number,
-        fn: (b: BuildSandbox) => Promise<StepFailure | null>,
+        fn: (b: BuildSandbox, db: Database) => Promise<StepFailure | null>,
       ) =>
         step.do(name, RETRY_ONCE, () =>
           this.#withDb(async (db): Promise<StepResult> => {
@@ -96,13 +97,22 @@ export class SnapshotBuildWorkflow extends WorkflowEntrypoint<Env, SnapshotBuild
               plan: ctx.plan,
               log: new BuildLog(db, snapshotId, block),
             };
-            const failed = await fn(b);
+            const failed = await fn(b, db);
             await b.log.flush();
             return failed === null ? { ok: true } : { ok: false, ...failed };
           }),
         );
-      const steps: Array<[string, number, (b: BuildSandbox) => Promise<StepFailure | null>]> = [
-        ['install agent', BLOCK.agent, (b) => installAgent(b, ctx.npmRegistry)],
+      const steps: Array<[string, number, (b: BuildSandbox, db: Database) => Promise<StepFailure | null>]> = [
+        [
+          'install agent',
+          BLOCK.agent,
+          async (b, db) => {
+            const installed = await installAgent(b, ctx.npmRegistry);
+            if ('reason' in installed) return installed;
+            await recordAgentVersion(db, snapshotId, installed.version);
+            return null;
+          },
+        ],
         ['clone repositories', BLOCK.clone, cloneRepositories],
         ['write plan files', BLOCK.files, writePlanFiles],
         ['run setup script', BLOCK.setup, (b) => runSetupScript(b, ctx.setupScript)],

@@ -1,4 +1,5 @@
 import {
+  AGENT_NAMES,
   AGENT_RUNTIMES,
   type Connection,
   type Integration,
@@ -6,6 +7,7 @@ import {
   RUNTIME_MODEL_APIS,
   SANDBOX_PROVIDERS,
   type UpdateDraft,
+  VERIFIED_AGENT_VERSIONS,
 } from '@airlock/schema/api';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
@@ -14,8 +16,18 @@ import { api } from '../api/endpoints.ts';
 import { useOrg } from '../api/session.ts';
 import { Notice, ProblemAlert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
-import { NumberField, SelectField, TextArea, TextField } from '../ui/field.tsx';
+import { SelectField, TextArea, TextField } from '../ui/field.tsx';
+import {
+  AgentVersionField,
+  type EnvRow,
+  EnvVarsEditor,
+  envInputOf,
+  envRowsOf,
+  InstructionsField,
+} from './agent-fields.tsx';
+import { lines, withOptional } from './form-helpers.tsx';
 import { ProviderNote } from './provider-notes.tsx';
+import { ResourcesFields } from './resources-fields.tsx';
 import { ScriptEditor } from './script-editor.tsx';
 
 // The draft editor: every setting of the one editable version. Saving sends
@@ -25,6 +37,8 @@ import { ScriptEditor } from './script-editor.tsx';
 type Draft = Pick<
   ProfileVersion,
   | 'agentRuntime'
+  | 'agentVersion'
+  | 'agentInstructions'
   | 'sandboxProvider'
   | 'providerConnectionId'
   | 'modelConnectionId'
@@ -36,10 +50,12 @@ type Draft = Pick<
   | 'resources'
   | 'stopSessionOnLeak'
 > &
-  UpdateDraft;
+  Omit<UpdateDraft, 'envVars'>;
 
 const draftOf = (v: ProfileVersion): Draft => ({
   agentRuntime: v.agentRuntime,
+  agentVersion: v.agentVersion,
+  agentInstructions: v.agentInstructions,
   sandboxProvider: v.sandboxProvider,
   providerConnectionId: v.providerConnectionId,
   modelConnectionId: v.modelConnectionId,
@@ -73,12 +89,16 @@ export function DraftEditor({
   const queryClient = useQueryClient();
   const [draft, setDraft] = useState(() => draftOf(version));
   const [allowlist, setAllowlist] = useState(version.egressAllowlist.join('\n'));
+  const [envRows, setEnvRows] = useState<EnvRow[]>(() => envRowsOf(version.envVars));
   useEffect(() => {
     setDraft(draftOf(version));
     setAllowlist(version.egressAllowlist.join('\n'));
+    setEnvRows(envRowsOf(version.envVars));
   }, [version]);
-  const current = { ...draft, egressAllowlist: lines(allowlist) };
-  const dirty = JSON.stringify(current) !== JSON.stringify(draftOf(version));
+  const current = { ...draft, egressAllowlist: lines(allowlist), envVars: envInputOf(envRows) };
+  const dirty =
+    JSON.stringify(current) !==
+    JSON.stringify({ ...draftOf(version), envVars: envInputOf(envRowsOf(version.envVars)) });
   useEffect(() => onDirtyChange(dirty), [dirty, onDirtyChange]);
   const editable = can('profiles.edit');
 
@@ -125,14 +145,28 @@ export function DraftEditor({
             label="Agent runtime"
             value={draft.agentRuntime}
             error={under('agentRuntime')}
-            onChange={(e) => set('agentRuntime', e.target.value as Draft['agentRuntime'])}
+            onChange={(e) => {
+              const runtime = e.target.value as Draft['agentRuntime'];
+              // A new runtime starts at its verified CLI version, as the API does.
+              setDraft((d) => ({
+                ...d,
+                agentRuntime: runtime,
+                agentVersion: VERIFIED_AGENT_VERSIONS[runtime],
+              }));
+            }}
           >
             {AGENT_RUNTIMES.map((r) => (
               <option key={r} value={r}>
-                {r}
+                {AGENT_NAMES[r]}
               </option>
             ))}
           </SelectField>
+          <AgentVersionField
+            runtime={draft.agentRuntime}
+            value={draft.agentVersion}
+            error={under('agentVersion')}
+            onChange={(v) => set('agentVersion', v)}
+          />
           <SelectField
             label="Sandbox provider"
             value={draft.sandboxProvider}
@@ -170,7 +204,7 @@ export function DraftEditor({
           help={
             models.length === 0
               ? `No ${apis.join('/')} connection yet: add one under Connections.`
-              : `${draft.agentRuntime} speaks the ${apis.join(' or ')} API.`
+              : `${AGENT_NAMES[draft.agentRuntime]} speaks the ${apis.join(' or ')} API.`
           }
           onChange={(e) => set('modelConnectionId', e.target.value === '' ? null : e.target.value)}
         >
@@ -181,6 +215,22 @@ export function DraftEditor({
             </option>
           ))}
         </SelectField>
+      </fieldset>
+
+      <fieldset disabled={!editable}>
+        <legend>Agent</legend>
+        <InstructionsField
+          value={draft.agentInstructions}
+          error={under('agentInstructions')}
+          onChange={(v) => set('agentInstructions', v)}
+        />
+        <h3 className="small">Environment variables</h3>
+        <EnvVarsEditor
+          rows={envRows}
+          canSetSecrets={can('connections.manage')}
+          errorAt={(path) => errors.get(path)}
+          onChange={setEnvRows}
+        />
       </fieldset>
 
       <fieldset disabled={!editable}>
@@ -305,33 +355,11 @@ export function DraftEditor({
             (a key or its placeholder sent to a host that is not its route is always blocked and flagged)
           </span>
         </label>
-        <div className="grid-4">
-          <NumberField
-            label="CPUs"
-            step={0.25}
-            value={draft.resources.cpus}
-            error={under('resources.cpus')}
-            onChange={(n) => set('resources', { ...draft.resources, cpus: n ?? 0 })}
-          />
-          <NumberField
-            label="Memory (MB)"
-            value={draft.resources.memoryMb}
-            error={under('resources.memoryMb')}
-            onChange={(n) => set('resources', { ...draft.resources, memoryMb: n ?? 0 })}
-          />
-          <NumberField
-            label="Processes"
-            value={draft.resources.pids}
-            error={under('resources.pids')}
-            onChange={(n) => set('resources', { ...draft.resources, pids: n ?? 0 })}
-          />
-          <NumberField
-            label="Disk (MB)"
-            value={draft.resources.diskMb}
-            error={under('resources.diskMb')}
-            onChange={(n) => set('resources', withOptional(draft.resources, 'diskMb', n))}
-          />
-        </div>
+        <ResourcesFields
+          value={draft.resources}
+          errorOf={under}
+          onChange={(next) => set('resources', next)}
+        />
       </fieldset>
 
       <fieldset disabled={!editable}>
@@ -380,21 +408,4 @@ export function DraftEditor({
       )}
     </form>
   );
-}
-
-function lines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '');
-}
-
-/** Sets an optional key, or removes it when empty (the API's strict objects reject ''). */
-function withOptional<T extends object, K extends keyof T>(
-  object: T,
-  key: K,
-  value: T[K] | string | undefined,
-): T {
-  const { [key]: _, ...rest } = object;
-  return (value === '' || value === undefined ? rest : { ...rest, [key]: value }) as T;
 }

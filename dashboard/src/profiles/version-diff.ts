@@ -26,6 +26,17 @@ const connectionName = (id: string | null, names: Names) =>
 export function describeVersion(v: ProfileVersion, names: Names): [string, string][] {
   return [
     ['Agent runtime', v.agentRuntime],
+    ['Agent CLI version', v.agentVersion],
+    [
+      'Instructions for the agent',
+      v.agentInstructions.trim() === '' ? 'none' : `${v.agentInstructions.trim().split('\n').length} lines`,
+    ],
+    [
+      'Environment variables',
+      v.envVars
+        .map((e) => (e.kind === 'plain' ? `${e.name}=${e.value}` : `${e.name} (secret in the sandbox)`))
+        .join(', ') || 'none',
+    ],
     ['Sandbox provider', v.sandboxProvider],
     ['Provider account', connectionName(v.providerConnectionId, names)],
     ['Model provider', connectionName(v.modelConnectionId, names)],

@@ -1,3 +1,4 @@
+import { AGENT_NAMES } from '@airlock/schema/api';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { useState } from 'react';
@@ -72,7 +73,17 @@ export function SessionPage() {
         <Link to="/orgs/$orgId/profiles/$profileId" params={{ orgId, profileId: s.profileId }}>
           {profile.data?.name ?? s.profileId}
         </Link>{' '}
-        · {s.mode} · started <Time iso={s.createdAt} />
+        · {s.mode}
+        {s.agentRuntime !== null && (
+          <>
+            {' '}
+            ·{' '}
+            <span title="The agent and the CLI version its snapshot installed">
+              {AGENT_NAMES[s.agentRuntime]} {s.agentVersion}
+            </span>
+          </>
+        )}{' '}
+        · started <Time iso={s.createdAt} />
         {s.failureReason !== null && ` · ${s.failureReason}`}
       </PageHeader>
       <ProblemAlert error={stop.error} />

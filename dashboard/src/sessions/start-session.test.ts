@@ -25,6 +25,7 @@ const snapshot = (status: Snapshot['status'], failureReason: string | null = nul
   status,
   provider: 'docker',
   imageRef: null,
+  agentVersion: null,
   exitCode: null,
   failureReason,
   createdAt: '2026-01-01T00:00:00.000Z',

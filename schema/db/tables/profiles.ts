@@ -36,6 +36,15 @@ export interface ConnectorBinding {
   readonly config?: Record<string, unknown>;
 }
 
+/**
+ * A profile's own environment variable (ADR 0152): a plain value (in the plan, visible to
+ * readers of the profile), or a secret the team chose to put inside the sandbox, held sealed
+ * in `sandbox_secrets` and referenced here by id only.
+ */
+export type ProfileEnvVar =
+  | { readonly name: string; readonly kind: 'plain'; readonly value: string }
+  | { readonly name: string; readonly kind: 'secret_in_sandbox'; readonly secretId: string };
+
 export interface SandboxResources {
   readonly cpus: number;
   readonly memoryMb: number;
@@ -77,6 +86,15 @@ export const profileVersions = pgTable(
     number: integer('number').notNull(),
     status: versionStatusEnum('status').notNull().default('draft'),
     agentRuntime: agentRuntimeEnum('agent_runtime').notNull().default('codex'),
+    /**
+     * The runtime's CLI version the snapshot installs: exact (`0.169.0`) or `latest`. The API
+     * records the verified version (schema/plan/agents.ts) when a draft is made or its runtime
+     * changes; '' (rows written by other means) means the verified one at compile time.
+     */
+    agentVersion: text('agent_version').notNull().default(''),
+    /** Instructions for the agent (house rules), written as AGENTS.md / CLAUDE.md at build. */
+    agentInstructions: text('agent_instructions').notNull().default(''),
+    envVars: jsonb('env_vars').$type<ProfileEnvVar[]>().notNull().default([]),
     sandboxProvider: sandboxProviderEnum('sandbox_provider').notNull().default('docker'),
     modelConnectionId: text('model_connection_id').references(() => connections.id, { onDelete: 'restrict' }),
     gitConnectionId: text('git_connection_id').references(() => connections.id, { onDelete: 'restrict' }),
@@ -128,6 +146,8 @@ export const snapshots = pgTable(
     /** Provider image reference once ready (docker image id, E2B snapshot id, Modal image id). */
     imageRef: text('image_ref'),
     runnerId: text('runner_id'),
+    /** The agent CLI version the build installed (what `latest` meant that day). */
+    agentVersion: text('agent_version'),
     /** The build sandbox's reference (JSON `SandboxRef`), so teardown finds it on any provider. */
     sandboxRef: text('sandbox_ref'),
     exitCode: integer('exit_code'),
@@ -146,6 +166,31 @@ export const snapshots = pgTable(
       sql`${t.kind} = 'setup_test' or ${t.status} <> 'ready' or ${t.imageRef} is not null`,
     ),
     check('snapshots_setup_test_no_image', sql`${t.kind} = 'snapshot' or ${t.imageRef} is null`),
+  ],
+);
+
+/**
+ * Secrets a team chose to put inside its sandboxes (a profile variable of kind
+ * `secret_in_sandbox`, ADR 0152): AES-GCM sealed like connection credentials, never returned
+ * by the API, opened only when a session's process starts. Immutable: a new value is a new
+ * row, so a published version keeps the value it was published with.
+ */
+export const sandboxSecrets = pgTable(
+  'sandbox_secrets',
+  {
+    id: pk(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    ciphertext: text('ciphertext').notNull(),
+    nonce: text('nonce').notNull(),
+    keyVersion: integer('key_version').notNull(),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('sandbox_secrets_org_idx').on(t.orgId),
+    index('sandbox_secrets_key_version_idx').on(t.keyVersion),
   ],
 );
 

@@ -12,7 +12,13 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { RuntimePlan } from '../../plan/types.ts';
 import { at, createdAt, pk } from './columns.ts';
-import { sandboxProviderEnum, sessionModeEnum, sessionStatusEnum, turnStatusEnum } from './enums.ts';
+import {
+  agentRuntimeEnum,
+  sandboxProviderEnum,
+  sessionModeEnum,
+  sessionStatusEnum,
+  turnStatusEnum,
+} from './enums.ts';
 import { apiTokens, orgs, users } from './identity.ts';
 import { profileVersions, sandboxProfiles, snapshots } from './profiles.ts';
 import { runners } from './runners.ts';
@@ -47,6 +53,9 @@ export const sessions = pgTable(
       onDelete: 'set null',
     }),
     provider: sandboxProviderEnum('provider').notNull(),
+    /** The agent and its CLI version, as the session's snapshot installed them (shown on the session page). */
+    agentRuntime: agentRuntimeEnum('agent_runtime'),
+    agentVersion: text('agent_version'),
     runnerId: text('runner_id').references(() => runners.id, { onDelete: 'set null' }),
     /** The provider's id for the sandbox (container id, E2B sandbox id, …). */
     sandboxRef: text('sandbox_ref'),

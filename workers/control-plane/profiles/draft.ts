@@ -2,9 +2,10 @@ import { allowsPlainHttp } from '@airlock/config';
 import { PathId, ProfileVersion, PublishResult, Snapshot, UpdateDraft } from '@airlock/schema/api';
 import { profileVersions, snapshots } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
-import { RuntimePlan } from '@airlock/schema/plan';
+import { agentVersionOf, RuntimePlan } from '@airlock/schema/plan';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
+import { Sealer } from '../../lib/crypto.ts';
 import { ProblemError } from '../../lib/problem.ts';
 import { recordAudit } from '../audit/record.ts';
 import { guarded } from '../db-errors.ts';
@@ -12,6 +13,7 @@ import { body, createRoute, defineRoute, json } from '../route.ts';
 import { requestSnapshot, snapshotOut, startSnapshotBuild } from '../snapshots/service.ts';
 import { validationProblem } from '../validation.ts';
 import { requireRuntimePlan } from './compile-plan.ts';
+import { insertSecrets, resolveEnvVars } from './draft-env.ts';
 import { draftChanges, findProfile, findVersion, versionErrors, versionOut } from './service.ts';
 
 // Editing the draft, publishing it (freeze + snapshot + next draft),
@@ -39,8 +41,25 @@ export const draftRoutes = [
       const { profileId, versionId } = c.req.valid('param');
       const input = c.req.valid('json');
       const current = await findVersion(db, member.orgId, profileId, versionId);
-      const changes = draftChanges(input);
-      const next = { ...current, ...changes, updatedAt: scope.now() };
+      if (current.status !== 'draft')
+        throw new ProblemError(
+          'conflict',
+          `Version ${current.number} is published and immutable; edit the draft.`,
+        );
+      const now = scope.now();
+      const env =
+        input.envVars === undefined
+          ? undefined
+          : await resolveEnvVars(input.envVars, current.envVars, {
+              role: member.role,
+              sealer: new Sealer(scope.config().integrations),
+              now,
+            });
+      const changes = {
+        ...draftChanges(input, current),
+        ...(env === undefined ? {} : { envVars: env.vars }),
+      };
+      const next = { ...current, ...changes, updatedAt: now };
       // Consistency now (kinds, runtimes, conflicts); completeness is checked when publishing.
       if (current.status === 'draft') {
         const errors = await versionErrors(db, next, {
@@ -50,13 +69,30 @@ export const draftRoutes = [
         });
         if (errors.length > 0) throw validationProblem(errors);
       }
+      const principal = c.get('principal');
       // A published version is refused by the database trigger (AL409 → 409), whoever writes.
       const [row] = await guarded(() =>
-        db
-          .update(profileVersions)
-          .set({ ...changes, updatedAt: next.updatedAt })
-          .where(and(eq(profileVersions.id, current.id), eq(profileVersions.orgId, member.orgId)))
-          .returning(),
+        db.transaction(async (tx) => {
+          await insertSecrets(tx, member.orgId, principal.userId, env?.secrets ?? [], now);
+          const updated = await tx
+            .update(profileVersions)
+            .set({ ...changes, updatedAt: now })
+            .where(and(eq(profileVersions.id, current.id), eq(profileVersions.orgId, member.orgId)))
+            .returning();
+          for (const secret of env?.secrets ?? [])
+            await recordAudit(
+              tx,
+              {
+                orgId: member.orgId,
+                action: 'profile.secret_in_sandbox_set',
+                principal,
+                targetId: profileId,
+                detail: { versionId: current.id, name: secret.name },
+              },
+              now,
+            );
+          return updated;
+        }),
       );
       if (row === undefined) throw new ProblemError('not_found', `No version ${versionId}.`);
       return c.json(versionOut(row), 200);
@@ -94,7 +130,14 @@ export const draftRoutes = [
         db.transaction(async (tx) => {
           const [published] = await tx
             .update(profileVersions)
-            .set({ status: 'published', publishedAt: now, publishedBy: principal.userId, updatedAt: now })
+            .set({
+              status: 'published',
+              publishedAt: now,
+              publishedBy: principal.userId,
+              updatedAt: now,
+              // A published version names the exact CLI its builds install.
+              agentVersion: agentVersionOf(draft.agentRuntime, draft.agentVersion),
+            })
             .where(and(eq(profileVersions.id, draft.id), eq(profileVersions.status, 'draft')))
             .returning();
           if (published === undefined)
@@ -118,6 +161,9 @@ export const draftRoutes = [
               orgId: member.orgId,
               number: published.number + 1,
               agentRuntime: published.agentRuntime,
+              agentVersion: published.agentVersion,
+              agentInstructions: published.agentInstructions,
+              envVars: published.envVars,
               sandboxProvider: published.sandboxProvider,
               modelConnectionId: published.modelConnectionId,
               gitConnectionId: published.gitConnectionId,

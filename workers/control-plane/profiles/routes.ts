@@ -9,6 +9,7 @@ import {
 } from '@airlock/schema/api';
 import { profileVersions, sandboxProfiles } from '@airlock/schema/db';
 import { newId } from '@airlock/schema/ids';
+import { VERIFIED_AGENT_VERSIONS } from '@airlock/schema/plan';
 import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit/record.ts';
@@ -113,6 +114,7 @@ export const profileRoutes = [
                 profileId: id,
                 orgId: member.orgId,
                 number: 1,
+                agentVersion: VERIFIED_AGENT_VERSIONS.codex,
                 createdBy: principal.userId,
                 createdAt: now,
                 updatedAt: now,

@@ -1,6 +1,12 @@
-import type { FieldError, Profile, ProfileVersion, UpdateDraft } from '@airlock/schema/api';
-import { connections, profileVersions, sandboxProfiles } from '@airlock/schema/db';
-import { checkVersion, type PlanConnection, type PlanVersion } from '@airlock/schema/plan';
+import type { EnvVarView, FieldError, Profile, ProfileVersion, UpdateDraft } from '@airlock/schema/api';
+import { connections, type ProfileEnvVar, profileVersions, sandboxProfiles } from '@airlock/schema/db';
+import {
+  agentVersionOf,
+  checkVersion,
+  type PlanConnection,
+  type PlanVersion,
+  VERIFIED_AGENT_VERSIONS,
+} from '@airlock/schema/plan';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../../lib/db.ts';
 import { ProblemError } from '../../lib/problem.ts';
@@ -18,6 +24,9 @@ export function versionOut(row: VersionRow): ProfileVersion {
     number: row.number,
     status: row.status,
     agentRuntime: row.agentRuntime,
+    agentVersion: agentVersionOf(row.agentRuntime, row.agentVersion),
+    agentInstructions: row.agentInstructions,
+    envVars: row.envVars.map(envVarOut),
     sandboxProvider: row.sandboxProvider,
     modelConnectionId: row.modelConnectionId,
     gitConnectionId: row.gitConnectionId,
@@ -33,6 +42,13 @@ export function versionOut(row: VersionRow): ProfileVersion {
     publishedAt: iso(row.publishedAt),
     publishedBy: row.publishedBy,
   };
+}
+
+/** A secret in the sandbox shows its name and kind only: never its value, nor where it is kept. */
+export function envVarOut(v: ProfileEnvVar): EnvVarView {
+  return v.kind === 'plain'
+    ? { name: v.name, kind: 'plain', value: v.value }
+    : { name: v.name, kind: 'secret_in_sandbox' };
 }
 
 export function profileOut(row: ProfileRow, versions: readonly VersionRow[]): Profile {
@@ -107,6 +123,9 @@ export function planVersionOf(row: VersionRow): PlanVersion {
     repositories: row.repositories,
     connectorBindings: row.connectorBindings,
     egressAllowlist: row.egressAllowlist,
+    agentVersion: row.agentVersion,
+    agentInstructions: row.agentInstructions,
+    envVars: row.envVars,
     stopSessionOnLeak: row.stopSessionOnLeak,
   };
 }
@@ -215,6 +234,8 @@ type DraftChanges = Partial<
   Pick<
     VersionRow,
     | 'agentRuntime'
+    | 'agentVersion'
+    | 'agentInstructions'
     | 'sandboxProvider'
     | 'modelConnectionId'
     | 'gitConnectionId'
@@ -228,10 +249,18 @@ type DraftChanges = Partial<
   >
 >;
 
-/** The draft fields a request sets (absent ones stay; optional keys without undefined). */
-export function draftChanges(input: UpdateDraft): DraftChanges {
+/**
+ * The draft fields a request sets (absent ones stay; optional keys without undefined). A new
+ * runtime without a version gets that runtime's verified version. Environment variables are
+ * resolved separately (draft-env.ts): a secret's value never passes through here.
+ */
+export function draftChanges(input: UpdateDraft, current: Pick<VersionRow, 'agentRuntime'>): DraftChanges {
   const out: { -readonly [K in keyof DraftChanges]: DraftChanges[K] } = {};
   if (input.agentRuntime !== undefined) out.agentRuntime = input.agentRuntime;
+  if (input.agentVersion !== undefined) out.agentVersion = input.agentVersion;
+  else if (input.agentRuntime !== undefined && input.agentRuntime !== current.agentRuntime)
+    out.agentVersion = VERIFIED_AGENT_VERSIONS[input.agentRuntime];
+  if (input.agentInstructions !== undefined) out.agentInstructions = input.agentInstructions;
   if (input.sandboxProvider !== undefined) out.sandboxProvider = input.sandboxProvider;
   if (input.modelConnectionId !== undefined) out.modelConnectionId = input.modelConnectionId;
   if (input.gitConnectionId !== undefined) out.gitConnectionId = input.gitConnectionId;

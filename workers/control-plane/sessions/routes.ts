@@ -141,6 +141,8 @@ export const sessionRoutes = [
                 startedBy: principal.userId,
                 startedByTokenId: principal.tokenId,
                 provider: target.version.sandboxProvider,
+                agentRuntime: target.version.agentRuntime,
+                agentVersion: target.agentVersion,
                 createdAt: now,
               })
               .returning();

@@ -1,5 +1,6 @@
 import type { Session } from '@airlock/schema/api';
 import { profileVersions, sandboxProfiles, type sessions, snapshots } from '@airlock/schema/db';
+import { agentVersionOf } from '@airlock/schema/plan';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Database } from '../../lib/db.ts';
 import { ProblemError } from '../../lib/problem.ts';
@@ -21,6 +22,8 @@ export function sessionOut(row: SessionRow): Session {
     startedByTokenId: row.startedByTokenId,
     triggerId: row.triggerId,
     provider: row.provider,
+    agentRuntime: row.agentRuntime,
+    agentVersion: row.agentVersion,
     runnerId: row.runnerId,
     failureReason: row.failureReason,
     createdAt: iso(row.createdAt),
@@ -35,6 +38,8 @@ export interface StartTarget {
   readonly profileId: string;
   readonly version: typeof profileVersions.$inferSelect;
   readonly snapshotId: string;
+  /** The CLI version the snapshot installed (or, for snapshots built before it was recorded, the version's). */
+  readonly agentVersion: string;
 }
 
 function notStartable(
@@ -119,5 +124,10 @@ export async function resolveStartTarget(
       `Version ${version.number} cannot run: ${plan.reason === 'invalid' ? plan.issues.map((i) => i.message).join('; ') : 'not found'}`,
       { ...ext, errors: plan.reason === 'invalid' ? plan.issues : [] },
     );
-  return { profileId: profile.id, version, snapshotId: snapshot.id };
+  return {
+    profileId: profile.id,
+    version,
+    snapshotId: snapshot.id,
+    agentVersion: snapshot.agentVersion ?? agentVersionOf(version.agentRuntime, version.agentVersion),
+  };
 }

@@ -1,5 +1,7 @@
 import { OpenedTerminal, OpenTerminal } from '@airlock/schema/api';
 import { ProblemError } from '../../lib/problem.ts';
+import { openSecretsInSandbox } from '../../lifecycle/secrets-in-sandbox.ts';
+import { currentPlan } from '../../lifecycle/session-plan.ts';
 import { recordAudit } from '../audit/record.ts';
 import { body, createRoute, defineRoute, json } from '../route.ts';
 import { findSession, SessionParams } from './routes.ts';
@@ -8,7 +10,8 @@ import { grantTerminal } from './terminal-access.ts';
 // POST /orgs/{orgId}/sessions/{sessionId}/terminals: a login shell next to the
 // agent (the agent's own terminal is its TUI). Whoever may type in a session's
 // terminals may open one; it runs as the sandbox user with the agent's
-// directory and environment — placeholders, never secrets — and its traffic
+// directory and environment — placeholders, plus any secret the team chose to
+// put inside the sandbox (ADR 0152) — and its traffic
 // goes through the same gateway. Attach to it with a pty token for its name.
 
 export const terminalRoutes = [
@@ -46,8 +49,13 @@ export const terminalRoutes = [
           `The session is ${session.status}; a shell opens once it is running.`,
         );
       const gateway = c.env.SESSION_GATEWAY.get(c.env.SESSION_GATEWAY.idFromName(sessionId));
+      // The shell sees what the agent sees, secrets-in-the-sandbox included (ADR 0152).
+      const plan = await currentPlan(db, sessionId);
+      const secretEnv =
+        plan === null ? {} : await openSecretsInSandbox(db, scope.config(), member.orgId, plan);
       const result = await gateway.openShellTerminal({
         key: input.terminal,
+        secretEnv,
         ...(input.cols === undefined ? {} : { cols: input.cols }),
         ...(input.rows === undefined ? {} : { rows: input.rows }),
       });

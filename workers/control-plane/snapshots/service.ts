@@ -20,6 +20,7 @@ export function snapshotOut(row: SnapshotRow): Snapshot {
     status: row.status,
     provider: row.provider,
     imageRef: row.imageRef,
+    agentVersion: row.agentVersion,
     exitCode: row.exitCode,
     failureReason: row.failureReason,
     createdAt: iso(row.createdAt),
