@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from '../services/loopback.ts';
 
 // A local stand-in for Anthropic's Messages API, faithful to the wire format
 // Claude Code and OpenCode use: `POST /v1/messages` as JSON or as SSE
@@ -308,19 +309,10 @@ export async function startAnthropicStandIn(input: {
     message.stop_reason = stopReason(replies);
     res.writeHead(200, JSON_HEADERS()).end(JSON.stringify(message));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(input.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const { url, close } = await listenOnLoopback(server, input.port);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from '../services/loopback.ts';
 
 // A local stand-in for OpenAI's API, faithful to the wire formats agent CLIs
 // use: the Responses API (JSON and SSE streaming, as Codex calls it) and Chat
@@ -449,19 +450,10 @@ export async function startOpenAiStandIn(input: {
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify(responseObject(body, output, 'completed', id('resp'))));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(input.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const { url, close } = await listenOnLoopback(server, input.port);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
